@@ -1,0 +1,72 @@
+import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { DEV_AUDIENCE, DEV_ISSUER, DEV_PUBLIC_JWK } from './devKey.js';
+
+export interface VerifiedClaims {
+  sub: string;
+  /** Seconds since the epoch. */
+  exp: number;
+  name?: string;
+  email?: string;
+}
+
+/** Why a token was refused; `message` is safe to show to the client. */
+export class AuthError extends Error {
+  override name = 'AuthError';
+}
+
+export interface TokenVerifier {
+  /** Resolves the token's claims, or rejects with an `AuthError`. */
+  verify(token: string): Promise<VerifiedClaims>;
+}
+
+/** Asymmetric algorithms only: `none` and HMAC are never accepted. */
+const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+const CLOCK_TOLERANCE_S = 60;
+
+export interface TokenVerifierOptions {
+  /** Production identity provider; unset: the local development key. */
+  auth: { jwksUrl: string; issuer: string; audience: string } | undefined;
+}
+
+/**
+ * Verifies bearer JWTs: signature against the JWKS (cached; refetched at most every 30 s when a
+ * token names an unknown `kid`), issuer, audience, `exp` and `sub` required, ≤ 60 s clock skew.
+ */
+export function createTokenVerifier({ auth }: TokenVerifierOptions): TokenVerifier {
+  const keys: JWTVerifyGetKey = auth
+    ? createRemoteJWKSet(new URL(auth.jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000, timeoutDuration: 5_000 })
+    : createLocalJWKSet({ keys: [DEV_PUBLIC_JWK] });
+  const issuer = auth?.issuer ?? DEV_ISSUER;
+  const audience = auth?.audience ?? DEV_AUDIENCE;
+
+  return {
+    async verify(token) {
+      try {
+        const { payload } = await jwtVerify(token, keys, {
+          issuer,
+          audience,
+          algorithms: ASYMMETRIC,
+          clockTolerance: CLOCK_TOLERANCE_S,
+          requiredClaims: ['exp', 'sub'],
+        });
+        if (typeof payload.sub !== 'string' || payload.sub === '' || payload.sub.length > 255) {
+          throw new AuthError('The token has no usable "sub" claim.');
+        }
+        return {
+          sub: payload.sub,
+          exp: payload.exp!,
+          ...(typeof payload.name === 'string' ? { name: payload.name } : {}),
+          ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
+        };
+      } catch (error) {
+        if (error instanceof AuthError) throw error;
+        if (error instanceof errors.JWTExpired) throw new AuthError('The token has expired.');
+        if (error instanceof errors.JWKSTimeout || !(error instanceof errors.JOSEError)) {
+          // The identity provider could not be reached: not the client's fault, but still no identity.
+          throw new AuthError('The token could not be verified right now.');
+        }
+        throw new AuthError('The token is not valid.');
+      }
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import { AuthError, type TokenVerifier } from '../../auth/index.js';
+import type { Viewer } from '../context.js';
+import { clientError, ErrorCode } from '../errors/index.js';
+
+const BEARER = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i;
+
+/**
+ * The viewer of a request from its `Authorization` header. No header: anonymous (`null`).
+ * A header that is not a valid bearer token: the whole request is refused with 401
+ * `UNAUTHENTICATED` (RFC 6750 `invalid_token`), so the client refreshes its token rather than
+ * silently getting anonymous data.
+ */
+export async function authenticate(verifier: TokenVerifier, authorization: string | null | undefined): Promise<Viewer> {
+  if (!authorization) return null;
+  const match = BEARER.exec(authorization);
+  const refuse = (message: string) =>
+    clientError(ErrorCode.Unauthenticated, message, { status: 401, headers: { 'WWW-Authenticate': `Bearer error="invalid_token", error_description="${message}"` } });
+  if (!match) throw refuse('The Authorization header must be "Bearer <token>".');
+  try {
+    return await verifier.verify(match[1]!);
+  } catch (error) {
+    throw refuse(error instanceof AuthError ? error.message : 'The token is not valid.');
+  }
+}

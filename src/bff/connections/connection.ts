@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import { clientError, ErrorCode } from '../errors/index.js';
+
+/** Page size limits of every connection: `first`/`last` are 0 to 100; neither given means `first: 20`. */
+export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 20;
+
+const CURSOR_VERSION = 1;
+type SortValue = string | number;
+
+export interface ConnectionArgs {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+/** What to ask the downstream list endpoint for. */
+export interface PageRequest {
+  direction: 'forward' | 'backward';
+  /** Rows wanted (0 to 100). */
+  size: number;
+  after: SortValue[] | undefined;
+  before: SortValue[] | undefined;
+}
+
+/**
+ * A connection's ordering and filter, named in every cursor it makes (as a digest), so a cursor
+ * from another ordering or filter is refused instead of silently landing somewhere else.
+ */
+export function cursorScope(name: string, filter: Record<string, unknown> = {}): string {
+  const canonical = JSON.stringify([name, Object.entries(filter).filter(([, v]) => v != null).sort(([a], [b]) => a.localeCompare(b))]);
+  return createHash('sha256').update(canonical).digest('base64url').slice(0, 8);
+}
+
+/** An opaque cursor: base64url of `[version, scope, ...sortValues]` (the primary key last). */
+export function encodeCursor(scope: string, values: SortValue[]): string {
+  return Buffer.from(JSON.stringify([CURSOR_VERSION, scope, ...values])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string, scope: string, arity: number, argName: string): SortValue[] {
+  const invalid = () => clientError(ErrorCode.InvalidCursor, `${argName}: not a cursor of this list (it may come from another list, ordering or filter); start again without ${argName}.`, { argument: argName });
+  if (cursor.length > 1024) throw invalid();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  if (!Array.isArray(parsed) || parsed.length !== arity + 2 || parsed[0] !== CURSOR_VERSION || parsed[1] !== scope) throw invalid();
+  const values = parsed.slice(2);
+  if (!values.every((v) => typeof v === 'string' || typeof v === 'number')) throw invalid();
+  return values as SortValue[];
+}
+
+/** Validates Relay arguments (relay.dev Cursor Connections) and turns them into a keyset page request. */
+export function toPageRequest(args: ConnectionArgs, scope: string, arity: number): PageRequest {
+  const { first, last, after, before } = args;
+  if (first != null && last != null) {
+    throw clientError(ErrorCode.BadUserInput, 'Pass either first or last, not both.');
+  }
+  for (const [name, value] of [['first', first], ['last', last]] as const) {
+    if (value != null && (value < 0 || value > MAX_PAGE_SIZE)) {
+      throw clientError(ErrorCode.BadUserInput, `${name}: expected 0 to ${MAX_PAGE_SIZE}, got ${value}.`, { argument: name });
+    }
+  }
+  return {
+    direction: last != null ? 'backward' : 'forward',
+    size: last ?? first ?? DEFAULT_PAGE_SIZE,
+    after: after != null ? decodeCursor(after, scope, arity, 'after') : undefined,
+    before: before != null ? decodeCursor(before, scope, arity, 'before') : undefined,
+  };
+}
+
+/** The query string a keyset list endpoint takes for a page request (one extra row tells whether more exist). */
+export function pageQuery(page: PageRequest): string {
+  const params = new URLSearchParams({ limit: String(Math.max(page.size, 1)) });
+  if (page.direction === 'backward') params.set('direction', 'backward');
+  if (page.after) params.set('after', JSON.stringify(page.after));
+  if (page.before) params.set('before', JSON.stringify(page.before));
+  return params.toString();
+}
+
+/** Builds the connection from one downstream page. */
+export function toConnection<T>(items: T[], hasMore: boolean, page: PageRequest, scope: string, sortValues: (item: T) => SortValue[]) {
+  const shown = page.size === 0 ? [] : items;
+  const more = page.size === 0 ? items.length > 0 : hasMore;
+  const edges = shown.map((node) => ({ cursor: encodeCursor(scope, sortValues(node)), node }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: page.direction === 'forward' ? more : page.before !== undefined,
+      hasPreviousPage: page.direction === 'backward' ? more : page.after !== undefined,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}

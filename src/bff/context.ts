@@ -1,0 +1,16 @@
+import type { VerifiedClaims } from '../auth/index.js';
+import type { DownstreamClient } from './downstream/createDownstreamClient.js';
+import type { Loaders } from './loaders/createLoaders.js';
+import type { UserModel } from './models.js';
+
+/** Who is calling: the verified token, or `null` for an anonymous request. */
+export type Viewer = VerifiedClaims | null;
+
+/** The per-request context every resolver receives. */
+export interface Context {
+  viewer: Viewer;
+  loaders: Loaders;
+  downstream: DownstreamClient;
+  /** The viewer's profile, created by the users service on first sight; once per request. */
+  viewerProfile(): Promise<UserModel>;
+}

@@ -1,0 +1,165 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createYoga, useReadinessCheck, type Plugin } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import { createTokenVerifier, signDevToken } from '../auth/index.js';
+import type { Config } from '../config/loadConfig.js';
+import type { UserResource } from '../contracts/index.js';
+import type { Database } from '../db/index.js';
+import { authenticate } from './auth/authenticate.js';
+import type { Context } from './context.js';
+import { createSchema } from './createSchema.js';
+import { createDownstreamClient, type ServiceName } from './downstream/createDownstreamClient.js';
+import { maskError } from './errors/index.js';
+import { createLoaders } from './loaders/createLoaders.js';
+import { createMetrics } from './metrics/createMetrics.js';
+import type { UserModel } from './models.js';
+import { useDisableIntrospection } from './plugins/useDisableIntrospection.js';
+import { useErrorCodes } from './plugins/useErrorCodes.js';
+import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
+import { requireViewer } from './resolvers/shared.js';
+
+export interface BffOptions {
+  config: Config;
+  /** The BFF's own database (readiness; later its tables). */
+  database: Database;
+  /** Base URL of each downstream service. */
+  serviceUrls: Record<ServiceName, string>;
+  logger: Logger;
+}
+
+const ENDPOINTS = new Set(['/graphql', '/health', '/ready', '/metrics']);
+
+const SAMPLE_QUERY = `# The viewer and the first products. Press the play button.
+query Home {
+  viewer { id name email }
+  products(first: 5) {
+    edges { node { id name price { amount currency } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+`;
+
+/**
+ * The BFF: graphql-yoga on node:http. `start()` listens; `stop()` closes the server and the
+ * downstream connections. Nothing listens before `start()`.
+ */
+export function createBff({ config, database, serviceUrls, logger }: BffOptions) {
+  const production = config.nodeEnv === 'production';
+  const metrics = createMetrics();
+  const downstream = createDownstreamClient({ urls: serviceUrls, timeoutMs: config.downstreamTimeoutMs, metrics });
+  const verifier = createTokenVerifier({ auth: config.auth });
+  let devToken: string | undefined;
+
+  async function buildContext(request: Request): Promise<Context> {
+    const viewer = await authenticate(verifier, request.headers.get('authorization'));
+    const loaders = createLoaders(downstream);
+    let profile: Promise<UserModel> | undefined;
+    const context: Context = {
+      viewer,
+      loaders,
+      downstream,
+      viewerProfile() {
+        profile ??= (async () => {
+          const claims = requireViewer(context);
+          const { body } = await downstream.call<{ user: UserResource }>('users', {
+            method: 'POST',
+            path: '/users/ensure',
+            route: 'POST /users/ensure',
+            body: { id: claims.sub, ...(claims.name ? { name: claims.name } : {}), ...(claims.email ? { email: claims.email } : {}) },
+            expect: [200, 201],
+          });
+          const user: UserModel = { ...body.user, __typename: 'User' };
+          loaders.users.prime(user.id, user);
+          return user;
+        })();
+        return profile;
+      },
+    };
+    return context;
+  }
+
+  const plugins: Plugin[] = [
+    useReadinessCheck({
+      endpoint: '/ready',
+      check: async () => {
+        try {
+          await database.ping();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+    }),
+    useMetricsEndpoint({ registry: metrics.registry }),
+    useErrorCodes(),
+  ];
+  if (production) plugins.push(useDisableIntrospection());
+
+  const yoga = createYoga<Record<string, unknown>, Context>({
+    schema: createSchema(),
+    graphqlEndpoint: '/graphql',
+    healthCheckEndpoint: '/health',
+    landingPage: false,
+    graphiql: production
+      ? false
+      : async () => ({
+          title: 'mobile-bff',
+          defaultQuery: SAMPLE_QUERY,
+          headers: JSON.stringify({ Authorization: `Bearer ${(devToken ??= await signDevToken({ expiresIn: '24h' }))}` }, null, 2),
+        }),
+    context: ({ request }) => buildContext(request),
+    maskedErrors: { maskError: maskError((error) => logger.error({ err: error }, 'unexpected error in a resolver')), isDev: false },
+    logging: {
+      debug: (...args) => logger.debug(args.map(String).join(' ')),
+      info: (...args) => logger.info(args.map(String).join(' ')),
+      warn: (...args) => logger.warn(args.map(String).join(' ')),
+      error: (...args) => logger.error(args.map(String).join(' ')),
+    },
+    plugins,
+  });
+
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const stopTimer = metrics.httpDuration.startTimer();
+    res.once('finish', () => stopTimer({ endpoint: ENDPOINTS.has(path) ? path : 'other', method: req.method ?? 'GET', status: String(res.statusCode) }));
+    void yoga.requestListener(req, res);
+  });
+  // Longer than a typical load balancer's idle timeout, so the balancer closes first.
+  server.keepAliveTimeout = 65_000;
+
+  let url: string | undefined;
+  return {
+    yoga,
+    server,
+    metrics,
+    /** The GraphQL endpoint once started, e.g. `http://127.0.0.1:4000/graphql`. */
+    get url() {
+      if (!url) throw new Error('The BFF is not started: call start() first.');
+      return url;
+    },
+    async start({ port = config.port, host = config.host }: { port?: number; host?: string } = {}) {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const address = server.address() as AddressInfo;
+      const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+      url = `http://${shownHost}:${address.port}/graphql`;
+      return url;
+    },
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 5_000).unref();
+      });
+      await downstream.close();
+    },
+  };
+}
+
+export type Bff = ReturnType<typeof createBff>;

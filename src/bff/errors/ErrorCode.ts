@@ -1,0 +1,20 @@
+/** Every `extensions.code` the BFF puts on an error (design.md §9). */
+export const ErrorCode = {
+  Unauthenticated: 'UNAUTHENTICATED',
+  Forbidden: 'FORBIDDEN',
+  BadUserInput: 'BAD_USER_INPUT',
+  InvalidCursor: 'INVALID_CURSOR',
+  InvalidSyncToken: 'INVALID_SYNC_TOKEN',
+  SyncTokenExpired: 'SYNC_TOKEN_EXPIRED',
+  PersistedQueryNotInList: 'PERSISTED_QUERY_NOT_IN_LIST',
+  PersistedQueryIdRequired: 'PERSISTED_QUERY_ID_REQUIRED',
+  IdempotencyKeyRequired: 'IDEMPOTENCY_KEY_REQUIRED',
+  IdempotencyKeyReused: 'IDEMPOTENCY_KEY_REUSED',
+  IdempotencyKeyInUse: 'IDEMPOTENCY_KEY_IN_USE',
+  DownstreamUnavailable: 'DOWNSTREAM_UNAVAILABLE',
+  VersionConflict: 'VERSION_CONFLICT',
+  RateLimited: 'RATE_LIMITED',
+  InternalServerError: 'INTERNAL_SERVER_ERROR',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

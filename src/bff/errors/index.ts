@@ -1,0 +1,3 @@
+// The errors a client can see: codes, and helpers that build them.
+export { ErrorCode } from './ErrorCode.js';
+export { clientError, maskError } from './clientError.js';

@@ -1,0 +1,26 @@
+/** The types that have global IDs. */
+export type NodeType = 'User' | 'Product' | 'Order';
+
+const VERSION = '1';
+const NODE_TYPES: ReadonlySet<string> = new Set<NodeType>(['User', 'Product', 'Order']);
+
+/**
+ * A global ID: base64url of `1:<Type>:<key>`. The leading version lets the format change while
+ * IDs stored on phones keep resolving; clients treat the whole string as opaque.
+ */
+export function toGlobalId(type: NodeType, key: string): string {
+  return Buffer.from(`${VERSION}:${type}:${key}`).toString('base64url');
+}
+
+/** The type and service key of a global ID, or `null` for anything that is not one of ours. */
+export function fromGlobalId(id: string): { type: NodeType; key: string } | null {
+  if (id.length > 512 || !/^[A-Za-z0-9_-]+$/.test(id)) return null;
+  const decoded = Buffer.from(id, 'base64url').toString('utf8');
+  const first = decoded.indexOf(':');
+  const second = decoded.indexOf(':', first + 1);
+  if (first < 0 || second < 0 || decoded.slice(0, first) !== VERSION) return null;
+  const type = decoded.slice(first + 1, second);
+  const key = decoded.slice(second + 1);
+  if (!NODE_TYPES.has(type) || key === '') return null;
+  return { type: type as NodeType, key };
+}

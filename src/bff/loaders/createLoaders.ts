@@ -1,0 +1,52 @@
+import DataLoader from 'dataloader';
+import type { BatchResponse, OrderResource, ProductResource, UserResource } from '../../contracts/index.js';
+import type { DownstreamClient, ServiceName } from '../downstream/createDownstreamClient.js';
+import type { OrderModel, ProductModel, UserModel } from '../models.js';
+
+/**
+ * Largest batch sent in one downstream call; a longer list is split into several calls. A page
+ * of 100 orders of 5 lines stays one call for its products, and the URL stays under 8 KB.
+ */
+export const MAX_BATCH_SIZE = 500;
+
+/**
+ * One batch call `GET <path>?ids=a,b,c` for the keys DataLoader collected in one tick. Returns a
+ * value per key, in key order: the item, `null` when the service does not know the key, or the
+ * call's error for every key when the call failed (so one outage never throws past DataLoader).
+ */
+function batchByIds<R, M>(downstream: DownstreamClient, service: ServiceName, path: string, keyOf: (item: R) => string, toModel: (item: R) => M) {
+  const route = `GET ${path}?ids`;
+  return async (keys: readonly string[]): Promise<(M | null | Error)[]> => {
+    try {
+      const { body } = await downstream.call<BatchResponse<R>>(service, { path: `${path}?ids=${keys.map(encodeURIComponent).join(',')}`, route });
+      const byKey = new Map(body.items.map((item) => [keyOf(item), toModel(item)]));
+      return keys.map((key) => byKey.get(key) ?? null);
+    } catch (error) {
+      return keys.map(() => error as Error);
+    }
+  };
+}
+
+/**
+ * The DataLoaders of one request, one per downstream resource: however many orders, customers
+ * and products a query touches, each level costs one call per resource.
+ */
+export function createLoaders(downstream: DownstreamClient) {
+  const options = { maxBatchSize: MAX_BATCH_SIZE };
+  return {
+    users: new DataLoader(
+      batchByIds<UserResource, UserModel>(downstream, 'users', '/users', (u) => u.id, (u) => ({ ...u, __typename: 'User' })),
+      options,
+    ),
+    products: new DataLoader(
+      batchByIds<ProductResource, ProductModel>(downstream, 'catalog', '/products', (p) => p.sku, (p) => ({ ...p, __typename: 'Product' })),
+      options,
+    ),
+    orders: new DataLoader(
+      batchByIds<OrderResource, OrderModel>(downstream, 'orders', '/orders', (o) => o.number, (o) => ({ ...o, __typename: 'Order' })),
+      options,
+    ),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

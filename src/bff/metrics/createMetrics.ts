@@ -1,0 +1,32 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The BFF's Prometheus metrics, in a registry of its own (several BFFs may share a process in tests). */
+export function createMetrics({ defaultMetrics = true }: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (defaultMetrics) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    downstreamRequests: new Counter({
+      name: 'bff_downstream_requests_total',
+      help: 'Calls to downstream services, by service, route and HTTP status (or "timeout" / "error").',
+      labelNames: ['service', 'route', 'status'] as const,
+      registers: [registry],
+    }),
+    downstreamDuration: new Histogram({
+      name: 'bff_downstream_request_duration_seconds',
+      help: 'Duration of calls to downstream services.',
+      labelNames: ['service', 'route'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'bff_http_request_duration_seconds',
+      help: 'Duration of HTTP requests to the BFF, by endpoint, method and status.',
+      labelNames: ['endpoint', 'method', 'status'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,36 @@
+import type { ListResponse, ProductResource } from '../../contracts/index.js';
+import { cursorScope, pageQuery, toConnection, toPageRequest } from '../connections/connection.js';
+import { clientError, ErrorCode } from '../errors/index.js';
+import type { Resolvers } from '../generated/resolvers.js';
+import { fromGlobalId, toGlobalId } from '../ids/globalId.js';
+import type { ProductModel } from '../models.js';
+import { money, sizedImageUrl } from './shared.js';
+
+const MAX_SEARCH_LENGTH = 100;
+
+export const catalogResolvers: Resolvers = {
+  Query: {
+    products: async (_parent, args, ctx) => {
+      const search = args.search?.trim() || undefined;
+      if (search && search.length > MAX_SEARCH_LENGTH) {
+        throw clientError(ErrorCode.BadUserInput, `search: expected at most ${MAX_SEARCH_LENGTH} characters, got ${search.length}.`, { argument: 'search' });
+      }
+      const scope = cursorScope('products by name, sku', { search });
+      const page = toPageRequest(args, scope, 2);
+      const query = pageQuery(page) + (search ? `&search=${encodeURIComponent(search)}` : '');
+      const { body } = await ctx.downstream.call<ListResponse<ProductResource>>('catalog', { path: `/products?${query}`, route: 'GET /products' });
+      const items = body.items.map((p): ProductModel => ({ ...p, __typename: 'Product' }));
+      for (const p of items) ctx.loaders.products.prime(p.sku, p);
+      return toConnection(items, body.hasMore, page, scope, (p) => [p.name, p.sku]);
+    },
+    product: (_parent, { id }, ctx) => {
+      const parsed = fromGlobalId(id);
+      return parsed?.type === 'Product' ? ctx.loaders.products.load(parsed.key) : null;
+    },
+  },
+  Product: {
+    id: (product) => toGlobalId('Product', product.sku),
+    price: (product) => money(product.priceCents, product.currency),
+    imageUrl: (product, { size }) => sizedImageUrl(product.imageUrl, size, 512),
+  },
+};

@@ -1,0 +1,165 @@
+import { z } from 'zod';
+
+/** Everything the BFF and the reference services read from the environment, validated once at start. */
+export interface Config {
+  /** `production` switches to hash-only operations, no GraphiQL, no introspection. @default 'development' */
+  nodeEnv: 'development' | 'production' | 'test';
+  /** @default 4000 */
+  port: number;
+  /** @default '0.0.0.0' in production, '127.0.0.1' otherwise */
+  host: string;
+  /** PostgreSQL connection string; unset: embedded PGlite under `dataDir`. */
+  databaseUrl: string | undefined;
+  /** Redis for scale-out; unset: the in-process bus. */
+  redisUrl: string | undefined;
+  /** Base URLs of the downstream services; an unset one is started in-process. */
+  services: { users: string | undefined; catalog: string | undefined; orders: string | undefined };
+  /** Ports of the reference services when run with `npm run services`. */
+  servicePorts: { users: number; catalog: number; orders: number };
+  /** Production auth; unset: the local development key (development only). */
+  auth: { jwksUrl: string; issuer: string; audience: string } | undefined;
+  /** @default 'require' in production, 'off' otherwise */
+  persistedOperations: 'require' | 'allowlist' | 'off';
+  /** @default 'persisted-queries' */
+  persistedQueriesDir: string;
+  /** Where embedded PGlite keeps its files. @default '.data' */
+  dataDir: string;
+  /** Deadline of one downstream call, in milliseconds. @default 2000 */
+  downstreamTimeoutMs: number;
+  /** pino level. @default 'info' ('silent' under test) */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const port = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n > 65535) {
+        ctx.addIssue({ code: 'custom', message: `expected an integer from 0 to 65535, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      let parsed: URL;
+      try {
+        parsed = new URL(v);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `expected a URL (${protocols.join(' or ')}), got "${v}"` });
+        return z.NEVER;
+      }
+      if (!protocols.includes(parsed.protocol.replace(/:$/, ''))) {
+        ctx.addIssue({ code: 'custom', message: `expected a ${protocols.join(' or ')} URL, got "${v}"` });
+        return z.NEVER;
+      }
+      return v.replace(/\/+$/, '');
+    });
+
+const oneOf = <T extends string>(values: readonly T[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      if (!(values as readonly string[]).includes(v)) {
+        ctx.addIssue({ code: 'custom', message: `expected one of ${values.join(', ')}, got "${v}"` });
+        return z.NEVER;
+      }
+      return v as T;
+    });
+
+const positiveInt = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      if (!/^[1-9]\d*$/.test(v)) {
+        ctx.addIssue({ code: 'custom', message: `expected a positive integer, got "${v}"` });
+        return z.NEVER;
+      }
+      return Number(v);
+    });
+
+const envSchema = z.object({
+  NODE_ENV: oneOf(['development', 'production', 'test'] as const),
+  PORT: port(4000),
+  HOST: z.string().optional(),
+  DATABASE_URL: url(['postgres', 'postgresql']),
+  REDIS_URL: url(['redis', 'rediss']),
+  USERS_URL: url(['http', 'https']),
+  CATALOG_URL: url(['http', 'https']),
+  ORDERS_URL: url(['http', 'https']),
+  USERS_PORT: port(4001),
+  CATALOG_PORT: port(4002),
+  ORDERS_PORT: port(4003),
+  AUTH_JWKS_URL: url(['http', 'https']),
+  AUTH_ISSUER: z.string().optional(),
+  AUTH_AUDIENCE: z.string().optional(),
+  PERSISTED_OPERATIONS: oneOf(['require', 'allowlist', 'off'] as const),
+  PERSISTED_QUERIES_DIR: z.string().optional(),
+  DATA_DIR: z.string().optional(),
+  DOWNSTREAM_TIMEOUT_MS: positiveInt(2000),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+});
+
+/**
+ * Reads and validates the environment. Throws a `ConfigError` naming every variable that is
+ * wrong and what was expected, so a bad deployment fails at start rather than on first use.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const nodeEnv = e.NODE_ENV ?? 'development';
+  const problems: string[] = [];
+
+  const authVars = { AUTH_JWKS_URL: e.AUTH_JWKS_URL, AUTH_ISSUER: e.AUTH_ISSUER, AUTH_AUDIENCE: e.AUTH_AUDIENCE };
+  const authSet = Object.entries(authVars).filter(([, v]) => v);
+  if (authSet.length > 0 && authSet.length < 3) {
+    for (const [name, v] of Object.entries(authVars)) {
+      if (!v) problems.push(`${name}: required when any of AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE is set`);
+    }
+  }
+  if (nodeEnv === 'production') {
+    if (authSet.length === 0) {
+      problems.push('AUTH_JWKS_URL: required when NODE_ENV=production (with AUTH_ISSUER and AUTH_AUDIENCE); the development key is refused there');
+    }
+    if (!e.DATABASE_URL) {
+      problems.push('DATABASE_URL: required when NODE_ENV=production (embedded PGlite belongs to one process)');
+    }
+  }
+  if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+
+  return {
+    nodeEnv,
+    port: e.PORT,
+    host: e.HOST || (nodeEnv === 'production' ? '0.0.0.0' : '127.0.0.1'),
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    services: { users: e.USERS_URL, catalog: e.CATALOG_URL, orders: e.ORDERS_URL },
+    servicePorts: { users: e.USERS_PORT, catalog: e.CATALOG_PORT, orders: e.ORDERS_PORT },
+    auth: authSet.length === 3 ? { jwksUrl: e.AUTH_JWKS_URL!, issuer: e.AUTH_ISSUER!, audience: e.AUTH_AUDIENCE! } : undefined,
+    persistedOperations: e.PERSISTED_OPERATIONS ?? (nodeEnv === 'production' ? 'require' : 'off'),
+    persistedQueriesDir: e.PERSISTED_QUERIES_DIR || 'persisted-queries',
+    dataDir: e.DATA_DIR || '.data',
+    downstreamTimeoutMs: e.DOWNSTREAM_TIMEOUT_MS,
+    logLevel: e.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
+  };
+}

@@ -1,0 +1,4 @@
+// Database access: one drizzle handle over embedded PGlite or a PostgreSQL server, and migrations.
+export { createDatabase, type Database, type Db } from './createDatabase.js';
+export { migrate } from './migrate.js';
+export { selectRows } from './selectRows.js';

@@ -1,0 +1,49 @@
+import { pino } from 'pino';
+import { signDevToken } from './auth/index.js';
+import { ConfigError, loadConfig } from './config/loadConfig.js';
+import { startSystem } from './system/startSystem.js';
+
+// `npm start`: the BFF, plus in-process reference services for every *_URL that is unset.
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+}
+
+const logger = pino({ level: config.logLevel });
+const embedded = !config.services.users || !config.services.catalog || !config.services.orders;
+if (!config.databaseUrl && Object.values(config.services).some(Boolean)) {
+  logger.warn('DATABASE_URL is unset: the BFF uses its own embedded PGlite. The production topology (services and BFF as separate processes, several BFF replicas) needs DATABASE_URL.');
+}
+
+const system = await startSystem({ config, logger, seed: embedded });
+const lines = [`mobile-bff is ready (${config.nodeEnv}, ${config.databaseUrl ? 'PostgreSQL' : 'embedded PGlite'}, ${embedded ? 'reference services in process' : 'external services'}).`];
+if (config.nodeEnv === 'production') {
+  lines.push(`  GraphQL: ${system.url}`);
+} else {
+  const token = await signDevToken({ sub: 'demo', expiresIn: '24h' });
+  lines.push(`  GraphiQL: ${system.url}  (open it in a browser; the demo user's token is already filled in)`);
+  lines.push(`  Dev bearer token (sub=demo, 24 h; another: npm run token -- --sub <id>):`, `  Authorization: Bearer ${token}`);
+}
+process.stdout.write(`${lines.join('\n')}\n`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    system.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,53 @@
+import { pino } from 'pino';
+import { createInProcessBus } from '../bus/index.js';
+import { ConfigError, loadConfig } from '../config/loadConfig.js';
+import { createDatabase } from '../db/index.js';
+import { serviceNames, startReferenceServices, type ServiceName } from './startReferenceServices.js';
+
+// `npm run services [-- users catalog orders] [--seed]`: the named reference services (all three
+// when none is named), each on its own port, for the production topology.
+const args = process.argv.slice(2);
+const seed = args.includes('--seed');
+const names = args.filter((a) => a !== '--seed');
+const unknown = names.filter((n) => !(serviceNames as readonly string[]).includes(n));
+if (unknown.length) {
+  process.stderr.write(`Unknown service ${unknown.join(', ')}: expected any of ${serviceNames.join(', ')}.\n`);
+  process.exit(1);
+}
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+}
+if (!config.databaseUrl) {
+  process.stderr.write('DATABASE_URL: required by `npm run services`: separate processes cannot share embedded PGlite, which belongs to one process. For everything in one process, use `npm start`.\n');
+  process.exit(1);
+}
+
+const logger = pino({ level: config.logLevel });
+const database = await createDatabase({ url: config.databaseUrl });
+const bus = createInProcessBus();
+const running = await startReferenceServices({
+  database,
+  bus,
+  names: (names.length ? names : serviceNames) as ServiceName[],
+  ports: config.servicePorts,
+  host: config.host,
+  seed,
+});
+for (const [name, url] of Object.entries(running.urls)) logger.info({ service: name, url }, `${name} service listening`);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void running
+      .stop()
+      .then(() => database.close())
+      .then(() => process.exit(0));
+  });
+}

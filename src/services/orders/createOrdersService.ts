@@ -1,0 +1,147 @@
+import { join } from 'node:path';
+import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Bus } from '../../bus/index.js';
+import type { OrderResource } from '../../contracts/index.js';
+import { migrate, selectRows, type Database, type Db } from '../../db/index.js';
+import { projectRoot } from '../../util/projectRoot.js';
+import { createServiceApp, parseBody, parseIds, parseKeyset, parseLimit, reject } from '../http/createServiceApp.js';
+import { orderLines, orders, orderStatuses, type OrderLineRow, type OrderRow, type OrderStatus } from './ordersTables.js';
+
+
+const placeBody = z.object({
+  userId: z.string().min(1).max(255),
+  currency: z.string().regex(/^[A-Z]{3}$/),
+  lines: z
+    .array(z.object({ sku: z.string().min(1).max(64), quantity: z.number().int().min(1).max(999), unitPriceCents: z.number().int().min(0) }))
+    .min(1)
+    .max(50),
+});
+const cancelBody = z.object({ userId: z.string().min(1).max(255) });
+const statusBody = z.object({ status: z.enum(orderStatuses) });
+const cancellable: OrderStatus[] = ['PENDING', 'CONFIRMED'];
+
+async function loadOrders(db: Db, rows: OrderRow[]): Promise<OrderResource[]> {
+  if (rows.length === 0) return [];
+  const lines = await db
+    .select()
+    .from(orderLines)
+    .where(inArray(orderLines.orderNumber, rows.map((r) => r.number)))
+    .orderBy(asc(orderLines.orderNumber), asc(orderLines.lineNo));
+  const byOrder = new Map<string, OrderLineRow[]>();
+  for (const line of lines) {
+    let list = byOrder.get(line.orderNumber);
+    if (!list) byOrder.set(line.orderNumber, (list = []));
+    list.push(line);
+  }
+  return rows.map((r) => ({
+    number: r.number,
+    userId: r.userId,
+    status: r.status,
+    currency: r.currency,
+    totalCents: r.totalCents,
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+    lines: (byOrder.get(r.number) ?? []).map((l) => ({ sku: l.sku, quantity: l.quantity, unitPriceCents: l.unitPriceCents })),
+  }));
+}
+
+/**
+ * The orders service. Its key is the order `number`. Routes:
+ * - `GET /orders?ids=a,b` batch, lines included;
+ * - `GET /orders?userId=&status=&limit=&after=&before=&direction=` keyset list, newest first,
+ *   ordered by (createdAt desc, number desc);
+ * - `POST /orders` place, `POST /orders/:number/cancel` (the customer's side),
+ *   `POST /orders/:number/status` (the fulfilment side).
+ */
+export function createOrdersService({ database, bus }: { database: Database; bus: Bus }) {
+  const { db } = database;
+  const app = createServiceApp('orders');
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/orders', async (request, reply) => {
+    const q = request.query;
+    if (q.ids !== undefined) {
+      request.statLabel = 'GET /orders?ids';
+      const ids = parseIds(q.ids);
+      if (typeof ids === 'string') return reject(reply, 400, { code: 'INVALID_INPUT', message: ids });
+      return { items: await loadOrders(db, await db.select().from(orders).where(inArray(orders.number, ids))) };
+    }
+    if (!q.userId) return reject(reply, 400, { code: 'INVALID_INPUT', field: 'userId', message: 'userId: required to list orders' });
+    const limit = parseLimit(q.limit);
+    const after = parseKeyset(q.after, 2);
+    const before = parseKeyset(q.before, 2);
+    for (const [name, v] of [['limit', limit], ['after', after], ['before', before]] as const) {
+      if (typeof v === 'string') return reject(reply, 400, { code: 'INVALID_INPUT', field: name, message: `${name}: ${v}` });
+    }
+    if (q.status !== undefined && !(orderStatuses as readonly string[]).includes(q.status)) {
+      return reject(reply, 400, { code: 'INVALID_INPUT', field: 'status', message: `status: expected one of ${orderStatuses.join(', ')}` });
+    }
+    // Newest first: "after" a position means older, i.e. a smaller (createdAt, number).
+    const where: SQL[] = [eq(orders.userId, q.userId)];
+    if (q.status) where.push(eq(orders.status, q.status as OrderStatus));
+    if (Array.isArray(after)) where.push(sql`(${orders.createdAt}, ${orders.number}) < (${after[0]}::timestamptz, ${after[1]})`);
+    if (Array.isArray(before)) where.push(sql`(${orders.createdAt}, ${orders.number}) > (${before[0]}::timestamptz, ${before[1]})`);
+    const backward = q.direction === 'backward';
+    const order = backward ? [asc(orders.createdAt), asc(orders.number)] : [desc(orders.createdAt), desc(orders.number)];
+    const n = limit as number;
+    const rows = await db.select().from(orders).where(and(...where)).orderBy(...order).limit(n + 1);
+    const page = rows.slice(0, n);
+    if (backward) page.reverse();
+    return { items: await loadOrders(db, page), hasMore: rows.length > n };
+  });
+
+  app.post('/orders', async (request, reply) => {
+    const body = parseBody(placeBody, request.body, reply);
+    if (!body) return reply;
+    const order = await db.transaction(async (tx) => {
+      const [{ seq }] = (await selectRows<{ seq: string }>(tx as unknown as Db, sql`SELECT nextval('orders.order_number_seq')::text AS seq`)) as [{ seq: string }];
+      const totalCents = body.lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
+      const [row] = await tx
+        .insert(orders)
+        .values({ number: seq, userId: body.userId, status: 'PENDING', currency: body.currency, totalCents })
+        .returning();
+      await tx.insert(orderLines).values(body.lines.map((l, i) => ({ orderNumber: seq, lineNo: i + 1, ...l })));
+      return (await loadOrders(tx as unknown as Db, [row!]))[0]!;
+    });
+    await bus.publish({ topic: 'orders', userId: order.userId, number: order.number });
+    return reply.code(201).send({ order });
+  });
+
+  app.post<{ Params: { number: string } }>('/orders/:number/cancel', async (request, reply) => {
+    const body = parseBody(cancelBody, request.body, reply);
+    if (!body) return reply;
+    const outcome = await db.transaction(async (tx) => {
+      const [row] = await tx.select().from(orders).where(eq(orders.number, request.params.number)).for('update');
+      if (!row || row.userId !== body.userId) return { status: 404 as const };
+      if (!cancellable.includes(row.status)) return { status: 409 as const, row };
+      const [updated] = await tx.update(orders).set({ status: 'CANCELLED', updatedAt: sql`now()` }).where(eq(orders.number, row.number)).returning();
+      return { status: 200 as const, row: updated! };
+    });
+    if (outcome.status === 404) return reject(reply, 404, { code: 'NOT_FOUND', message: `No order ${JSON.stringify(request.params.number)} for this user` });
+    const [order] = await loadOrders(db, [outcome.row]);
+    if (outcome.status === 409) {
+      return reply.code(409).send({ code: 'ORDER_NOT_CANCELLABLE', message: `Order ${order!.number} is ${order!.status.toLowerCase()} and can no longer be cancelled`, order });
+    }
+    await bus.publish({ topic: 'orders', userId: order!.userId, number: order!.number });
+    return { order };
+  });
+
+  app.post<{ Params: { number: string } }>('/orders/:number/status', async (request, reply) => {
+    const body = parseBody(statusBody, request.body, reply);
+    if (!body) return reply;
+    const [row] = await db
+      .update(orders)
+      .set({ status: body.status, updatedAt: sql`now()` })
+      .where(eq(orders.number, request.params.number))
+      .returning();
+    if (!row) return reject(reply, 404, { code: 'NOT_FOUND', message: `No order ${JSON.stringify(request.params.number)}` });
+    await bus.publish({ topic: 'orders', userId: row.userId, number: row.number });
+    return { order: (await loadOrders(db, [row]))[0] };
+  });
+
+  return {
+    name: 'orders' as const,
+    app,
+    migrate: () => migrate(database, { schema: 'orders', folder: join(projectRoot(), 'src/services/orders/migrations') }),
+  };
+}

@@ -1,0 +1,37 @@
+import { index, integer, pgSchema, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+
+export const ordersSchema = pgSchema('orders');
+
+export const orderStatuses = ['PENDING', 'CONFIRMED', 'SHIPPED', 'DELIVERED', 'CANCELLED'] as const;
+export type OrderStatus = (typeof orderStatuses)[number];
+
+export const orders = ordersSchema.table(
+  'orders',
+  {
+    number: text('number').primaryKey(),
+    userId: text('user_id').notNull(),
+    status: text('status').$type<OrderStatus>().notNull(),
+    currency: text('currency').notNull(),
+    totalCents: integer('total_cents').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [index('orders_user_created_number_idx').on(t.userId, t.createdAt, t.number)],
+);
+
+export const orderLines = ordersSchema.table(
+  'order_lines',
+  {
+    orderNumber: text('order_number')
+      .notNull()
+      .references(() => orders.number, { onDelete: 'cascade' }),
+    lineNo: integer('line_no').notNull(),
+    sku: text('sku').notNull(),
+    quantity: integer('quantity').notNull(),
+    unitPriceCents: integer('unit_price_cents').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orderNumber, t.lineNo] })],
+);
+
+export type OrderRow = typeof orders.$inferSelect;
+export type OrderLineRow = typeof orderLines.$inferSelect;

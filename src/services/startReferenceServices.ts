@@ -1,0 +1,55 @@
+import type { AddressInfo } from 'node:net';
+import type { Bus } from '../bus/index.js';
+import type { Database } from '../db/index.js';
+import { createCatalogService } from './catalog/createCatalogService.js';
+import { createOrdersService } from './orders/createOrdersService.js';
+import { seedDemoData } from './seed/seedDemoData.js';
+import { createUsersService } from './users/createUsersService.js';
+
+export type ServiceName = 'users' | 'catalog' | 'orders';
+export const serviceNames: readonly ServiceName[] = ['users', 'catalog', 'orders'];
+
+const factories = { users: createUsersService, catalog: createCatalogService, orders: createOrdersService };
+
+export interface ReferenceServicesOptions {
+  database: Database;
+  bus: Bus;
+  /** Which services to run. @default all three */
+  names?: readonly ServiceName[];
+  /** Port per service; 0 picks a free one. @default 0 */
+  ports?: Partial<Record<ServiceName, number>>;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** Seed the demo data after migrating. @default false */
+  seed?: boolean;
+}
+
+export interface ReferenceServices {
+  /** Base URL of each running service, e.g. `http://127.0.0.1:4002`. */
+  urls: Partial<Record<ServiceName, string>>;
+  stop(): Promise<void>;
+}
+
+/** Migrates, optionally seeds, and starts the named reference services on their own HTTP ports. */
+export async function startReferenceServices({ database, bus, names = serviceNames, ports = {}, host = '127.0.0.1', seed = false }: ReferenceServicesOptions): Promise<ReferenceServices> {
+  const services = names.map((name) => factories[name]({ database, bus }));
+  for (const service of services) await service.migrate();
+  if (seed) await seedDemoData(database, { users: names.includes('users'), catalog: names.includes('catalog'), orders: names.includes('orders') });
+  const urls: ReferenceServices['urls'] = {};
+  try {
+    for (const service of services) {
+      await service.app.listen({ port: ports[service.name] ?? 0, host });
+      const { port } = service.app.server.address() as AddressInfo;
+      urls[service.name] = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    }
+  } catch (error) {
+    await Promise.all(services.map((s) => s.app.close()));
+    throw error;
+  }
+  return {
+    urls,
+    async stop() {
+      await Promise.all(services.map((s) => s.app.close()));
+    },
+  };
+}

@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { createInProcessBus } from '../bus/index.js';
+import type { Config } from '../config/loadConfig.js';
+import { createBff, type Bff } from '../bff/createBff.js';
+import { createDatabase, type Database } from '../db/index.js';
+import { serviceNames, startReferenceServices, type ReferenceServices, type ServiceName } from '../services/startReferenceServices.js';
+
+export interface System {
+  bff: Bff;
+  /** The GraphQL endpoint, e.g. `http://127.0.0.1:4000/graphql`. */
+  url: string;
+  /** Base URL of each downstream service, in-process or configured. */
+  serviceUrls: Record<ServiceName, string>;
+  database: Database;
+  stop(): Promise<void>;
+}
+
+export interface SystemOptions {
+  config: Config;
+  logger?: Logger;
+  /** Seed the demo data into in-process services. @default true */
+  seed?: boolean;
+}
+
+/**
+ * Starts the BFF and, for every downstream service without a configured URL, the reference
+ * service in this process. The database is `DATABASE_URL` or embedded PGlite under `dataDir`
+ * (`DATA_DIR=memory://` keeps it in memory).
+ */
+export async function startSystem({ config, logger = pino({ level: config.logLevel }), seed = true }: SystemOptions): Promise<System> {
+  const database = await createDatabase({
+    url: config.databaseUrl,
+    dataDir: config.databaseUrl ? undefined : config.dataDir === 'memory://' ? 'memory://' : join(config.dataDir, 'pglite'),
+  });
+  const bus = createInProcessBus();
+  const missing = serviceNames.filter((name) => !config.services[name]);
+  let services: ReferenceServices | undefined;
+  let bff: Bff | undefined;
+  try {
+    services = missing.length ? await startReferenceServices({ database, bus, names: missing, seed }) : undefined;
+    const serviceUrls = Object.fromEntries(serviceNames.map((name) => [name, config.services[name] ?? services!.urls[name]!])) as Record<ServiceName, string>;
+    bff = createBff({ config, database, serviceUrls, logger });
+    const url = await bff.start();
+    const started = bff;
+    return {
+      bff: started,
+      url,
+      serviceUrls,
+      database,
+      async stop() {
+        await started.stop();
+        await services?.stop();
+        await bus.close();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await bff?.stop().catch(() => {});
+    await services?.stop().catch(() => {});
+    await database.close().catch(() => {});
+    throw error;
+  }
+}

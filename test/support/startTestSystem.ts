@@ -1,0 +1,80 @@
+import { signDevToken } from '../../src/auth/index.js';
+import { loadConfig } from '../../src/config/loadConfig.js';
+import type { ServiceName } from '../../src/services/startReferenceServices.js';
+import { startSystem, type System } from '../../src/system/startSystem.js';
+import { createTestDatabase } from './testDatabase.js';
+
+export interface GraphQLResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: { data?: T; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[] };
+}
+
+export interface TestSystem extends System {
+  /** POSTs a GraphQL request over real HTTP; `token: 'demo'` signs a dev token for that user. */
+  gql<T = any>(query: string, variables?: Record<string, unknown>, options?: { as?: string; headers?: Record<string, string> }): Promise<GraphQLResponse<T>>;
+  /** A service's request counters (`GET /stats`). */
+  stats(service: ServiceName): Promise<Record<string, number>>;
+  /** How many requests each route of each service received while `fn` ran. */
+  countCalls(fn: () => Promise<unknown>): Promise<Record<ServiceName, Record<string, number>>>;
+}
+
+/**
+ * The whole system as `npm start` runs it (BFF + reference services over real HTTP), on free
+ * ports, with in-memory PGlite, or with a throwaway database on the server when `DATABASE_URL`
+ * is set. `env` overrides the environment the config is read from.
+ */
+export async function startTestSystem(env: Record<string, string> = {}): Promise<TestSystem> {
+  const database = process.env.DATABASE_URL ? await createTestDatabase(process.env.DATABASE_URL) : undefined;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    DATA_DIR: 'memory://',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    ...(database ? { DATABASE_URL: database.url } : {}),
+    ...env,
+  });
+  let system: System;
+  try {
+    system = await startSystem({ config });
+  } catch (error) {
+    await database?.drop();
+    throw error;
+  }
+  const stats = async (service: ServiceName): Promise<Record<string, number>> => {
+    const response = await fetch(`${system.serviceUrls[service]}/stats`);
+    return ((await response.json()) as { requests: Record<string, number> }).requests;
+  };
+  return {
+    ...system,
+    async gql(query, variables, { as, headers = {} } = {}) {
+      const response = await fetch(system.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(as ? { authorization: `Bearer ${await signDevToken({ sub: as })}` } : {}), ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse['body'] };
+    },
+    stats,
+    async countCalls(fn) {
+      const names: ServiceName[] = ['users', 'catalog', 'orders'];
+      const before = await Promise.all(names.map(stats));
+      await fn();
+      const after = await Promise.all(names.map(stats));
+      return Object.fromEntries(
+        names.map((name, i) => {
+          const diff: Record<string, number> = {};
+          for (const [route, n] of Object.entries(after[i]!)) {
+            const d = n - (before[i]![route] ?? 0);
+            if (d) diff[route] = d;
+          }
+          return [name, diff];
+        }),
+      ) as Record<ServiceName, Record<string, number>>;
+    },
+    async stop() {
+      await system.stop();
+      await database?.drop();
+    },
+  };
+}
