@@ -1,4 +1,4 @@
-import { startTestSystem, type TestSystem } from '../support/startTestSystem.js';
+import { startTestSystem, type GraphQLResponse, type TestSystem } from '../support/startTestSystem.js';
 
 const SCREEN = /* GraphQL */ `
   query OrderList($first: Int!) {
@@ -18,7 +18,7 @@ afterAll(() => system?.stop());
 
 describe('downstream batching (one call per resource per level)', () => {
   it.each([5, 20, 50, 60])('makes one orders, one users and one products call for %i orders with customers and products', async (first) => {
-    let response!: Awaited<ReturnType<TestSystem['gql']>>;
+    let response!: GraphQLResponse;
     const calls = await system.countCalls(async () => {
       response = await system.gql(SCREEN, { first }, { as: 'demo' });
     });
@@ -38,7 +38,7 @@ describe('downstream batching (one call per resource per level)', () => {
 
   it('batches the customers of many orders into one users call when the viewer is not among them', async () => {
     const ids = ['D000001', 'D000002', 'D000003'].map((n) => Buffer.from(`1:Order:${n}`).toString('base64url'));
-    let response!: Awaited<ReturnType<TestSystem['gql']>>;
+    let response!: GraphQLResponse;
     const calls = await system.countCalls(async () => {
       response = await system.gql(`query($ids: [ID!]!) { nodes(ids: $ids) { ... on Order { number customer { name } lines { product { sku } } } } }`, { ids }, { as: 'demo' });
     });

@@ -17,17 +17,31 @@ function codeFor(error: GraphQLError): ErrorCode {
 
 const KNOWN_CODES: ReadonlySet<unknown> = new Set(Object.values(ErrorCode));
 
-function withCode(error: unknown): unknown {
-  if (!(error instanceof GraphQLError) || KNOWN_CODES.has(error.extensions?.code)) return error;
-  // Yoga's and graphql-js's own codes (BAD_REQUEST, GRAPHQL_VALIDATION_FAILED…) are replaced by
-  // ours, and their `originalError` (a parser's message, a stack) never reaches the client.
-  const { originalError: _originalError, code: _code, ...extensions } = error.extensions ?? {};
+/**
+ * Yoga's and graphql-js's own codes (BAD_REQUEST, GRAPHQL_VALIDATION_FAILED…) are replaced by
+ * ours, and their `originalError` (a parser's message, a stack) never reaches the client. A
+ * request error in a response without data (unparseable JSON, a syntax or validation error, a
+ * bad variable) answers 400 whatever the Accept header: yoga's `spec` flag would keep 200 for
+ * `application/json`, which hides from a client that its request can never succeed.
+ */
+function withCode(error: unknown, requestFailed: boolean): unknown {
+  if (!(error instanceof GraphQLError)) return error;
+  const known = KNOWN_CODES.has(error.extensions?.code);
+  const http = error.extensions?.http as { status?: number; headers?: Record<string, string>; spec?: boolean } | undefined;
+  const needsStatus = requestFailed && !error.path && (!http?.status || http.spec);
+  if (known && !needsStatus) return error;
+  const { originalError: _originalError, code: _code, http: _http, ...extensions } = error.extensions ?? {};
+  const status = needsStatus ? (http?.status && http.status >= 400 ? http.status : 400) : http?.status;
   return new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,
     path: error.path,
-    extensions: { ...extensions, code: codeFor(error) },
+    extensions: {
+      ...extensions,
+      code: known ? error.extensions.code : codeFor(error),
+      ...(status ? { http: { status, ...(http?.headers ? { headers: http.headers } : {}) } } : {}),
+    },
   });
 }
 
@@ -50,7 +64,7 @@ export function useErrorCodes({ endpoint = '/graphql' }: { endpoint?: string } =
     },
     onResultProcess({ result, setResult }) {
       if (Symbol.asyncIterator in (result as object)) return;
-      const fix = (r: Result) => (r.errors?.length ? { ...r, errors: r.errors.map(withCode) } : r);
+      const fix = (r: Result & { data?: unknown }) => (r.errors?.length ? { ...r, errors: r.errors.map((e) => withCode(e, r.data == null)) } : r);
       setResult((Array.isArray(result) ? result.map(fix) : fix(result as Result)) as typeof result);
     },
   };

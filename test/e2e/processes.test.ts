@@ -1,0 +1,164 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { signDevToken } from '../../src/auth/index.js';
+import { projectRoot } from '../../src/util/projectRoot.js';
+import { freePort, startNode, type RunningProcess } from '../support/processes.js';
+import { createTestDatabase } from '../support/testDatabase.js';
+
+// The real entry points as separate processes, built as `npm start` builds them.
+const HOME_QUERY = '{ viewer { id name } products(first: 5) { edges { node { name price { amount currency } } } } }';
+const ORDERS_QUERY = '{ viewer { orders(first: 50) { edges { node { number customer { name } lines { quantity product { name } } } } } } }';
+
+async function post(url: string, query: string, token?: string) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query }),
+  });
+  return { status: response.status, body: (await response.json()) as { data?: any; errors?: any[] } };
+}
+
+beforeAll(async () => {
+  await promisify(execFile)('npm', ['run', 'build', '--silent'], { cwd: projectRoot(), timeout: 180_000 });
+}, 200_000);
+
+describe('npm start (embedded: PGlite, in-process services, development mode)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'mobile-bff-start-'));
+  let bff: RunningProcess | undefined;
+  afterAll(async () => {
+    await bff?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('prints the GraphiQL URL and a dev token that answers the home query', async () => {
+    bff = startNode('dist/src/main.js', [], { PORT: String(await freePort()), DATA_DIR: dataDir });
+    const [, url] = await bff.waitFor(/GraphiQL: (http:\/\/\S+\/graphql)/);
+    const [, token] = await bff.waitFor(/Authorization: Bearer (\S+)/);
+
+    const page = await fetch(url!, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/graphiql/i);
+
+    const { status, body } = await post(url!, HOME_QUERY, token);
+    expect(status).toBe(200);
+    expect(body.errors).toBeUndefined();
+    expect(body.data.viewer.name).toBe('Demo User');
+    expect(body.data.products.edges).toHaveLength(5);
+    expect(body.data.products.edges[0].node.price).toEqual({ amount: expect.any(Number), currency: 'EUR' });
+  }, 90_000);
+
+  it('stops on SIGTERM with exit code 0, and keeps its data and seeds nothing twice on restart', async () => {
+    expect(await bff!.stop('SIGTERM')).toBe(0);
+    bff = startNode('dist/src/main.js', [], { PORT: String(await freePort()), DATA_DIR: dataDir });
+    const [, url] = await bff.waitFor(/GraphiQL: (http:\/\/\S+\/graphql)/);
+    const { body } = await post(url!, ORDERS_QUERY, await signDevToken({ sub: 'demo' }));
+    expect(body.errors).toBeUndefined();
+    expect(body.data.viewer.orders.edges).toHaveLength(50);
+    const all = await post(url!, '{ viewer { orders(first: 100) { edges { node { number } } } } }', await signDevToken({ sub: 'demo' }));
+    expect(all.body.data.viewer.orders.edges).toHaveLength(60);
+  }, 90_000);
+});
+
+describe('invalid configuration', () => {
+  it('refuses to start, naming the variable and what was expected', async () => {
+    const bad = startNode('dist/src/main.js', [], { PORT: 'abc', PERSISTED_OPERATIONS: 'maybe' });
+    expect(await bad.exited).toBe(1);
+    expect(bad.output()).toMatch(/PORT: expected an integer from 0 to 65535, got "abc"/);
+    expect(bad.output()).toMatch(/PERSISTED_OPERATIONS: expected one of require, allowlist, off, got "maybe"/);
+    expect(bad.output()).not.toMatch(/\n\s+at /);
+  }, 30_000);
+
+  it('npm run services refuses to start without DATABASE_URL and says why', async () => {
+    const services = startNode('dist/src/services/main.js', [], {});
+    expect(await services.exited).toBe(1);
+    expect(services.output()).toMatch(/DATABASE_URL: required/);
+  }, 30_000);
+});
+
+// Separate processes cannot share embedded PGlite: this topology runs against the PostgreSQL server,
+// i.e. in CI's second pass (DATABASE_URL set). The embedded pass checks production mode in process
+// (test/bff/production.test.ts).
+const withServer = process.env.DATABASE_URL ? describe : describe.skip;
+
+withServer('production topology: services and BFF as separate processes, NODE_ENV=production', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let services: RunningProcess;
+  let bff: RunningProcess;
+  let jwks: Server;
+  let privateJwk: JWK;
+  let url: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(process.env.DATABASE_URL!);
+    const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
+    privateJwk = { ...(await exportJWK(privateKey)), kid: 'k1', alg: 'RS256' };
+    const publicJwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    jwks = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [publicJwk] })));
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    const ports = { users: await freePort(), catalog: await freePort(), orders: await freePort(), bff: await freePort() };
+
+    services = startNode('dist/src/services/main.js', ['--seed'], {
+      DATABASE_URL: database.url,
+      USERS_PORT: String(ports.users),
+      CATALOG_PORT: String(ports.catalog),
+      ORDERS_PORT: String(ports.orders),
+    });
+    await services.waitFor(/orders service listening/);
+    bff = startNode('dist/src/main.js', [], {
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: String(ports.bff),
+      DATABASE_URL: database.url,
+      USERS_URL: `http://127.0.0.1:${ports.users}`,
+      CATALOG_URL: `http://127.0.0.1:${ports.catalog}`,
+      ORDERS_URL: `http://127.0.0.1:${ports.orders}`,
+      AUTH_JWKS_URL: `http://127.0.0.1:${(jwks.address() as { port: number }).port}/jwks.json`,
+      AUTH_ISSUER: 'https://issuer.test',
+      AUTH_AUDIENCE: 'mobile-bff',
+    });
+    [, url] = (await bff.waitFor(/GraphQL: (http:\/\/\S+\/graphql)/)) as unknown as [string, string];
+  }, 90_000);
+
+  afterAll(async () => {
+    await bff?.stop();
+    await services?.stop();
+    jwks?.close();
+    await database?.drop();
+  });
+
+  const token = () => signDevToken({ sub: 'demo', key: { jwk: privateJwk, issuer: 'https://issuer.test', audience: 'mobile-bff' } });
+
+  it('answers the home query and the orders screen with a token from the identity provider', async () => {
+    const home = await post(url, HOME_QUERY, await token());
+    expect(home.body.errors).toBeUndefined();
+    expect(home.body.data.viewer.name).toBe('Demo User');
+    const orders = await post(url, ORDERS_QUERY, await token());
+    expect(orders.body.errors).toBeUndefined();
+    expect(orders.body.data.viewer.orders.edges).toHaveLength(50);
+  });
+
+  it('refuses the development key', async () => {
+    const { status, body } = await post(url, HOME_QUERY, await signDevToken({ sub: 'demo' }));
+    expect(status).toBe(401);
+    expect(body.errors![0].extensions.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses introspection and serves no GraphiQL', async () => {
+    const { body } = await post(url, '{ __schema { queryType { name } } }', await token());
+    expect(body.data).toBeUndefined();
+    expect(body.errors![0].message).toMatch(/introspection/i);
+    expect(body.errors![0].extensions.code).toBe('BAD_USER_INPUT');
+    const page = await fetch(url, { headers: { accept: 'text/html' } });
+    expect(await page.text()).not.toMatch(/graphiql/i);
+  });
+
+  it('stops both processes with exit code 0 on SIGTERM', async () => {
+    expect(await bff.stop('SIGTERM')).toBe(0);
+    expect(await services.stop('SIGTERM')).toBe(0);
+  });
+});
