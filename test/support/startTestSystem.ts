@@ -1,5 +1,5 @@
 import { signDevToken } from '../../src/auth/index.js';
-import { loadConfig } from '../../src/config/loadConfig.js';
+import { loadConfig, type Config } from '../../src/config/loadConfig.js';
 import type { ServiceName } from '../../src/services/startReferenceServices.js';
 import { startSystem, type System } from '../../src/system/startSystem.js';
 import { createTestDatabase } from './testDatabase.js';
@@ -22,11 +22,12 @@ export interface TestSystem extends System {
 /**
  * The whole system as `npm start` runs it (BFF + reference services over real HTTP), on free
  * ports, with in-memory PGlite, or with a throwaway database on the server when `DATABASE_URL`
- * is set. `env` overrides the environment the config is read from.
+ * is set. `env` overrides the environment the config is read from; `overrides` the parsed config
+ * (e.g. production mode without the database server that `loadConfig` demands for it).
  */
-export async function startTestSystem(env: Record<string, string> = {}): Promise<TestSystem> {
+export async function startTestSystem(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestSystem> {
   const database = process.env.DATABASE_URL ? await createTestDatabase(process.env.DATABASE_URL) : undefined;
-  const config = loadConfig({
+  const loaded = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
     DATA_DIR: 'memory://',
@@ -34,6 +35,7 @@ export async function startTestSystem(env: Record<string, string> = {}): Promise
     ...(database ? { DATABASE_URL: database.url } : {}),
     ...env,
   });
+  const config = { ...loaded, ...overrides };
   let system: System;
   try {
     system = await startSystem({ config });

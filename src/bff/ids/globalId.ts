@@ -21,6 +21,8 @@ export function fromGlobalId(id: string): { type: NodeType; key: string } | null
   if (first < 0 || second < 0 || decoded.slice(0, first) !== VERSION) return null;
   const type = decoded.slice(first + 1, second);
   const key = decoded.slice(second + 1);
-  if (!NODE_TYPES.has(type) || key === '') return null;
+  // No service key holds a comma (the `?ids=` separator of batch calls), white space or control
+  // characters; such a key is crafted, and must not make a whole batch fail.
+  if (!NODE_TYPES.has(type) || key === '' || /[,\s\p{Cc}]/u.test(key)) return null;
   return { type: type as NodeType, key };
 }
