@@ -51,3 +51,13 @@ describe('downstream batching (one call per resource per level)', () => {
     });
   });
 });
+
+describe('/metrics', () => {
+  it('counts downstream calls by service, route and status, and times HTTP requests', async () => {
+    await system.gql(SCREEN, { first: 5 }, { as: 'demo' });
+    const text = await (await fetch(system.url.replace('/graphql', '/metrics'))).text();
+    expect(text).toMatch(/^bff_downstream_requests_total\{service="orders",route="GET \/orders",status="200"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^bff_downstream_requests_total\{service="catalog",route="GET \/products\?ids",status="200"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^bff_http_request_duration_seconds_count\{endpoint="\/graphql",method="POST",status="200"\} [1-9]\d*$/m);
+  });
+});
