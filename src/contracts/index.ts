@@ -42,10 +42,15 @@ export interface BatchResponse<T> {
   items: T[];
 }
 
-/** Keyset lists answer one page in the requested order and whether more rows lie beyond it. */
+/**
+ * Keyset lists (`?limit=&after=&before=&direction=`) answer one page, always in list order, and
+ * whether rows exist after its end (`hasNext`) and before its start (`hasPrevious`), exactly.
+ * `after`/`before` are JSON arrays of the sort values of a position, primary key last.
+ */
 export interface ListResponse<T> {
   items: T[];
-  hasMore: boolean;
+  hasNext: boolean;
+  hasPrevious: boolean;
 }
 
 /** Every rejection: a machine code, a sentence, and the offending field where there is one. */

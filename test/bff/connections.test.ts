@@ -180,6 +180,58 @@ describe('products connection', () => {
   });
 });
 
+describe('products connection: exact page flags in both directions', () => {
+  const page = async (variables: Record<string, unknown>) => {
+    const response = await system.gql(PRODUCTS, variables);
+    expectNoErrors(response);
+    return response.body.data.products;
+  };
+
+  it('says hasPreviousPage false on the first forward page and true on the next one', async () => {
+    const first = await page({ first: 3 });
+    expect(first.pageInfo).toEqual(expect.objectContaining({ hasPreviousPage: false, hasNextPage: true }));
+    const second = await page({ first: 3, after: first.pageInfo.endCursor });
+    expect(second.pageInfo).toEqual(expect.objectContaining({ hasPreviousPage: true, hasNextPage: true }));
+  });
+
+  it('says hasNextPage false on the last backward page and true on the one before it', async () => {
+    const last = await page({ last: 3 });
+    expect(last.pageInfo).toEqual(expect.objectContaining({ hasNextPage: false, hasPreviousPage: true }));
+    const before = await page({ last: 3, before: last.pageInfo.startCursor });
+    expect(before.pageInfo).toEqual(expect.objectContaining({ hasNextPage: true, hasPreviousPage: true }));
+    expect(before.edges.map((e: any) => e.node.sku)).toEqual(expectedProducts.slice(-6, -3).map((p) => p.sku));
+  });
+
+  it('answers first after the very last cursor with an empty page, null cursors, hasNextPage false and hasPreviousPage true', async () => {
+    const last = await page({ last: 1 });
+    const beyond = await page({ first: 5, after: last.pageInfo.endCursor });
+    expect(beyond.edges).toEqual([]);
+    expect(beyond.pageInfo).toEqual({ hasNextPage: false, hasPreviousPage: true, startCursor: null, endCursor: null });
+  });
+
+  it('tells from first: 0 whether rows follow the cursor', async () => {
+    const start = await page({ first: 0 });
+    expect(start.pageInfo).toEqual({ hasNextPage: true, hasPreviousPage: false, startCursor: null, endCursor: null });
+    const last = await page({ last: 1 });
+    const end = await page({ first: 0, after: last.pageInfo.endCursor });
+    expect(end.pageInfo.hasNextPage).toBe(false);
+  });
+
+  it('returns the rows between after and before when both are given; hasNextPage counts only the window, as the spec says for first', async () => {
+    const all = await page({ first: 10 });
+    const between = await page({ first: 100, after: all.edges[2].cursor, before: all.edges[7].cursor });
+    expect(between.edges.map((e: any) => e.node.sku)).toEqual(expectedProducts.slice(3, 7).map((p) => p.sku));
+    expect(between.pageInfo).toEqual(expect.objectContaining({ hasPreviousPage: true, hasNextPage: false }));
+    const narrow = await page({ first: 2, after: all.edges[2].cursor, before: all.edges[7].cursor });
+    expect(narrow.pageInfo.hasNextPage).toBe(true);
+  });
+
+  it('gives an empty result with hasNextPage false for a search that matches nothing', async () => {
+    const none = await page({ first: 5, search: 'no product is called this' });
+    expect(none).toEqual({ edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null } });
+  });
+});
+
 describe('viewer.orders connection', () => {
   const demo = demoOrders();
 

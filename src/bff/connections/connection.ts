@@ -81,16 +81,18 @@ export function pageQuery(page: PageRequest): string {
   return params.toString();
 }
 
-/** Builds the connection from one downstream page. */
-export function toConnection<T>(items: T[], hasMore: boolean, page: PageRequest, scope: string, sortValues: (item: T) => SortValue[]) {
-  const shown = page.size === 0 ? [] : items;
-  const more = page.size === 0 ? items.length > 0 : hasMore;
-  const edges = shown.map((node) => ({ cursor: encodeCursor(scope, sortValues(node)), node }));
+/**
+ * Builds the connection from one downstream page (in list order, with exact `hasNext` and
+ * `hasPrevious`). A page of size 0 still asked for one row, which tells whether rows follow.
+ */
+export function toConnection<T>(list: { items: T[]; hasNext: boolean; hasPrevious: boolean }, page: PageRequest, scope: string, sortValues: (item: T) => SortValue[]) {
+  const empty = page.size === 0;
+  const edges = (empty ? [] : list.items).map((node) => ({ cursor: encodeCursor(scope, sortValues(node)), node }));
   return {
     edges,
     pageInfo: {
-      hasNextPage: page.direction === 'forward' ? more : page.before !== undefined,
-      hasPreviousPage: page.direction === 'backward' ? more : page.after !== undefined,
+      hasNextPage: empty && page.direction === 'forward' ? list.items.length > 0 : list.hasNext,
+      hasPreviousPage: empty && page.direction === 'backward' ? list.items.length > 0 : list.hasPrevious,
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges.at(-1)?.cursor ?? null,
     },

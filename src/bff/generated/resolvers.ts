@@ -183,7 +183,11 @@ export type Query = {
   nodes: Array<Maybe<Node>>;
   /** A product by global ID; `null` when unknown. */
   product: Maybe<Product>;
-  /** Products ordered by name, then SKU. `search` matches a part of the name, ignoring case. */
+  /**
+   * Products ordered by name, then SKU (a Relay connection). `first`/`last` take 0 to 100 (default:
+   * `first: 20`), not both; cursors stay valid when rows are added or removed. `search` matches a
+   * part of the name, ignoring case; a cursor only works with the `search` it came from.
+   */
   products: Maybe<ProductConnection>;
   /** The authenticated user. Without a valid bearer token: `null` with an `UNAUTHENTICATED` error. */
   viewer: Maybe<User>;
@@ -235,7 +239,11 @@ export type User = Node & {
   email: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
-  /** The user's orders, newest first. Only for the viewer's own user. */
+  /**
+   * The user's orders, newest first (a Relay connection). Only for the viewer's own user.
+   * `first`/`last` take 0 to 100 (default: `first: 20`), not both; a cursor only works with the
+   * `status` it came from.
+   */
   orders: Maybe<OrderConnection>;
   /** Increases by one with every change to the profile. */
   version: Scalars['Int']['output'];

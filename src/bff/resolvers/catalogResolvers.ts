@@ -21,7 +21,7 @@ export const catalogResolvers: Resolvers = {
       const { body } = await ctx.downstream.call<ListResponse<ProductResource>>('catalog', { path: `/products?${query}`, route: 'GET /products' });
       const items = body.items.map((p): ProductModel => ({ ...p, __typename: 'Product' }));
       for (const p of items) ctx.loaders.products.prime(p.sku, p);
-      return toConnection(items, body.hasMore, page, scope, (p) => [p.name, p.sku]);
+      return toConnection({ ...body, items }, page, scope, (p) => [p.name, p.sku]);
     },
     product: (_parent, { id }, ctx) => {
       const parsed = fromGlobalId(id);

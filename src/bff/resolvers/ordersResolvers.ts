@@ -20,7 +20,7 @@ export const ordersResolvers: Resolvers = {
       const { body } = await ctx.downstream.call<ListResponse<OrderResource>>('orders', { path: `/orders?${query}`, route: 'GET /orders' });
       const items = body.items.map(toModel);
       for (const o of items) ctx.loaders.orders.prime(o.number, o);
-      return toConnection(items, body.hasMore, page, scope, (o) => [o.createdAt, o.number]);
+      return toConnection({ ...body, items }, page, scope, (o) => [o.createdAt, o.number]);
     },
   },
   Order: {

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
-import { and, asc, desc, eq, ilike, inArray, sql, type SQL } from 'drizzle-orm';
+import { eq, ilike, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Bus } from '../../bus/index.js';
 import type { ProductResource } from '../../contracts/index.js';
 import { migrate, type Database } from '../../db/index.js';
 import { projectRoot } from '../../util/projectRoot.js';
 import { createServiceApp, parseBody, parseIds, parseKeyset, parseLimit, reject } from '../http/createServiceApp.js';
+import { keysetPage, type KeysetOrdering } from '../http/keysetPage.js';
 import { products, type ProductRow } from './catalogTables.js';
 
 
@@ -27,6 +28,13 @@ const productBody = z.object({
   currency: z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code such as "EUR"'),
   imageUrl: z.string().url().max(2000).nullish(),
 });
+
+/** The list ordering of `GET /products`: by name, then SKU. Index: products_name_sku_idx. */
+export const byNameThenSku: KeysetOrdering = {
+  columns: [products.name, products.sku],
+  descending: false,
+  position: (v) => sql`(${v[0]}::text, ${v[1]}::text)`,
+};
 
 const skuPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -56,17 +64,16 @@ export function createCatalogService({ database, bus }: { database: Database; bu
     for (const [name, v] of [['limit', limit], ['after', after], ['before', before]] as const) {
       if (typeof v === 'string') return reject(reply, 400, { code: 'INVALID_INPUT', field: name, message: `${name}: ${v}` });
     }
-    const backward = q.direction === 'backward';
-    const where: SQL[] = [];
-    if (q.search) where.push(ilike(products.name, `%${escapeLike(q.search.slice(0, 100))}%`));
-    if (Array.isArray(after)) where.push(sql`(${products.name}, ${products.sku}) > (${after[0]}, ${after[1]})`);
-    if (Array.isArray(before)) where.push(sql`(${products.name}, ${products.sku}) < (${before[0]}, ${before[1]})`);
-    const order = backward ? [desc(products.name), desc(products.sku)] : [asc(products.name), asc(products.sku)];
-    const n = limit as number;
-    const rows = await db.select().from(products).where(and(...where)).orderBy(...order).limit(n + 1);
-    const page = rows.slice(0, n);
-    if (backward) page.reverse();
-    return { items: page.map(toProduct), hasMore: rows.length > n };
+    const filters: SQL[] = [];
+    if (q.search) filters.push(ilike(products.name, `%${escapeLike(q.search.slice(0, 100))}%`));
+    const page = await keysetPage<ProductRow>(db, products, byNameThenSku, {
+      filters,
+      after: after as unknown[] | undefined,
+      before: before as unknown[] | undefined,
+      backward: q.direction === 'backward',
+      limit: limit as number,
+    });
+    return { items: page.items.map(toProduct), hasNext: page.hasNext, hasPrevious: page.hasPrevious };
   });
 
   app.put<{ Params: { sku: string } }>('/products/:sku', async (request, reply) => {

@@ -1,13 +1,21 @@
 import { join } from 'node:path';
-import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Bus } from '../../bus/index.js';
 import type { OrderResource } from '../../contracts/index.js';
 import { migrate, selectRows, type Database, type Db } from '../../db/index.js';
 import { projectRoot } from '../../util/projectRoot.js';
 import { createServiceApp, parseBody, parseIds, parseKeyset, parseLimit, reject } from '../http/createServiceApp.js';
+import { keysetPage, type KeysetOrdering } from '../http/keysetPage.js';
 import { orderLines, orders, orderStatuses, type OrderLineRow, type OrderRow, type OrderStatus } from './ordersTables.js';
 
+
+/** The list ordering of `GET /orders`: newest first, then by number. Index: orders_user_created_number_idx. */
+export const newestFirst: KeysetOrdering = {
+  columns: [orders.createdAt, orders.number],
+  descending: true,
+  position: (v) => sql`(${v[0]}::timestamptz, ${v[1]}::text)`,
+};
 
 const placeBody = z.object({
   userId: z.string().min(1).max(255),
@@ -76,18 +84,16 @@ export function createOrdersService({ database, bus }: { database: Database; bus
     if (q.status !== undefined && !(orderStatuses as readonly string[]).includes(q.status)) {
       return reject(reply, 400, { code: 'INVALID_INPUT', field: 'status', message: `status: expected one of ${orderStatuses.join(', ')}` });
     }
-    // Newest first: "after" a position means older, i.e. a smaller (createdAt, number).
-    const where: SQL[] = [eq(orders.userId, q.userId)];
-    if (q.status) where.push(eq(orders.status, q.status as OrderStatus));
-    if (Array.isArray(after)) where.push(sql`(${orders.createdAt}, ${orders.number}) < (${after[0]}::timestamptz, ${after[1]})`);
-    if (Array.isArray(before)) where.push(sql`(${orders.createdAt}, ${orders.number}) > (${before[0]}::timestamptz, ${before[1]})`);
-    const backward = q.direction === 'backward';
-    const order = backward ? [asc(orders.createdAt), asc(orders.number)] : [desc(orders.createdAt), desc(orders.number)];
-    const n = limit as number;
-    const rows = await db.select().from(orders).where(and(...where)).orderBy(...order).limit(n + 1);
-    const page = rows.slice(0, n);
-    if (backward) page.reverse();
-    return { items: await loadOrders(db, page), hasMore: rows.length > n };
+    const filters: SQL[] = [eq(orders.userId, q.userId)];
+    if (q.status) filters.push(eq(orders.status, q.status as OrderStatus));
+    const page = await keysetPage<OrderRow>(db, orders, newestFirst, {
+      filters,
+      after: after as unknown[] | undefined,
+      before: before as unknown[] | undefined,
+      backward: q.direction === 'backward',
+      limit: limit as number,
+    });
+    return { items: await loadOrders(db, page.items), hasNext: page.hasNext, hasPrevious: page.hasPrevious };
   });
 
   app.post('/orders', async (request, reply) => {
