@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { signDevToken } from './auth/index.js';
+import { ManifestError } from './bff/persisted/index.js';
 import { ConfigError, loadConfig } from './config/loadConfig.js';
 import { startSystem } from './system/startSystem.js';
 
@@ -21,7 +22,16 @@ if (!config.databaseUrl && Object.values(config.services).some(Boolean)) {
   logger.warn('DATABASE_URL is unset: the BFF uses its own embedded PGlite. The production topology (services and BFF as separate processes, several BFF replicas) needs DATABASE_URL.');
 }
 
-const system = await startSystem({ config, logger, seed: embedded });
+let system;
+try {
+  system = await startSystem({ config, logger, seed: embedded });
+} catch (error) {
+  if (error instanceof ManifestError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+}
 const lines = [`mobile-bff is ready (${config.nodeEnv}, ${config.databaseUrl ? 'PostgreSQL' : 'embedded PGlite'}, ${embedded ? 'reference services in process' : 'external services'}).`];
 if (config.nodeEnv === 'production') {
   lines.push(`  GraphQL: ${system.url}`);

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createYoga, useReadinessCheck, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
@@ -14,10 +15,16 @@ import { maskError } from './errors/index.js';
 import { createLoaders } from './loaders/createLoaders.js';
 import { createMetrics } from './metrics/createMetrics.js';
 import type { UserModel } from './models.js';
+import { loadPersistedOperations } from './persisted/index.js';
+import { useCompression } from './plugins/useCompression.js';
+import { useCsrfPrevention } from './plugins/useCsrfPrevention.js';
 import { useDisableIntrospection } from './plugins/useDisableIntrospection.js';
 import { useErrorCodes } from './plugins/useErrorCodes.js';
+import { useHttpCaching } from './plugins/useHttpCaching.js';
 import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
+import { usePersistedOperations } from './plugins/usePersistedOperations.js';
 import { requireViewer } from './resolvers/shared.js';
+import { createWebSocketTransport } from './transport/createWebSocketTransport.js';
 
 export interface BffOptions {
   config: Config;
@@ -26,6 +33,8 @@ export interface BffOptions {
   /** Base URL of each downstream service. */
   serviceUrls: Record<ServiceName, string>;
   logger: Logger;
+  /** More yoga plugins, after the BFF's own (tests use it to observe the pipeline). */
+  plugins?: Plugin[];
 }
 
 const ENDPOINTS = new Set(['/graphql', '/health', '/ready', '/metrics']);
@@ -40,12 +49,18 @@ query Home {
 }
 `;
 
+/** Label values from a client header: bounded in length and alphabet, so metrics cannot explode. */
+const label = (value: string | null) => (value ? value.replace(/[^\w.+-]/g, '_').slice(0, 64) : 'unknown');
+
 /**
- * The BFF: graphql-yoga on node:http. `start()` listens; `stop()` closes the server and the
- * downstream connections. Nothing listens before `start()`.
+ * The BFF: graphql-yoga on node:http, graphql-ws on the same port and path. Creating it loads the
+ * schema and validates every persisted-operation manifest (a `ManifestError` means it must not
+ * start). `start()` listens; `stop()` closes sockets, the server and the downstream connections.
  */
-export function createBff({ config, database, serviceUrls, logger }: BffOptions) {
+export function createBff({ config, database, serviceUrls, logger, plugins: extraPlugins = [] }: BffOptions) {
   const production = config.nodeEnv === 'production';
+  const schema = createSchema();
+  const operations = loadPersistedOperations(schema, resolve(config.persistedQueriesDir));
   const metrics = createMetrics();
   const downstream = createDownstreamClient({ urls: serviceUrls, timeoutMs: config.downstreamTimeoutMs, metrics });
   const verifier = createTokenVerifier({ auth: config.auth });
@@ -80,6 +95,15 @@ export function createBff({ config, database, serviceUrls, logger }: BffOptions)
   }
 
   const plugins: Plugin[] = [
+    useCsrfPrevention(),
+    usePersistedOperations({
+      operations,
+      mode: config.persistedOperations,
+      onOperation: (operation, request) =>
+        metrics.operations.inc({ operation: operation.name, client_name: label(request.headers.get('apollographql-client-name')), client_version: label(request.headers.get('apollographql-client-version')) }),
+    }),
+    useHttpCaching(),
+    useCompression(),
     useReadinessCheck({
       endpoint: '/ready',
       check: async () => {
@@ -95,10 +119,12 @@ export function createBff({ config, database, serviceUrls, logger }: BffOptions)
     useErrorCodes(),
   ];
   if (production) plugins.push(useDisableIntrospection());
+  plugins.push(...extraPlugins);
 
   const yoga = createYoga<Record<string, unknown>, Context>({
-    schema: createSchema(),
+    schema,
     graphqlEndpoint: '/graphql',
+    extraParamNames: ['documentId'],
     healthCheckEndpoint: '/health',
     landingPage: false,
     graphiql: production
@@ -129,10 +155,12 @@ export function createBff({ config, database, serviceUrls, logger }: BffOptions)
   server.keepAliveTimeout = 65_000;
 
   let url: string | undefined;
+  let webSocket: ReturnType<typeof createWebSocketTransport> | undefined;
   return {
     yoga,
     server,
     metrics,
+    operations,
     /** The GraphQL endpoint once started, e.g. `http://127.0.0.1:4000/graphql`. */
     get url() {
       if (!url) throw new Error('The BFF is not started: call start() first.');
@@ -146,12 +174,14 @@ export function createBff({ config, database, serviceUrls, logger }: BffOptions)
           resolve();
         });
       });
+      webSocket = createWebSocketTransport({ httpServer: server, yoga, schema, verifier });
       const address = server.address() as AddressInfo;
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
       url = `http://${shownHost}:${address.port}/graphql`;
       return url;
     },
     async stop() {
+      await webSocket?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Plugin } from 'graphql-yoga';
 import { pino, type Logger } from 'pino';
 import { createInProcessBus } from '../bus/index.js';
 import type { Config } from '../config/loadConfig.js';
@@ -21,6 +22,8 @@ export interface SystemOptions {
   logger?: Logger;
   /** Seed the demo data into in-process services. @default true */
   seed?: boolean;
+  /** More yoga plugins for the BFF (tests observe the pipeline with them). */
+  bffPlugins?: Plugin[];
 }
 
 /**
@@ -28,7 +31,7 @@ export interface SystemOptions {
  * service in this process. The database is `DATABASE_URL` or embedded PGlite under `dataDir`
  * (`DATA_DIR=memory://` keeps it in memory).
  */
-export async function startSystem({ config, logger = pino({ level: config.logLevel }), seed = true }: SystemOptions): Promise<System> {
+export async function startSystem({ config, logger = pino({ level: config.logLevel }), seed = true, bffPlugins }: SystemOptions): Promise<System> {
   const database = await createDatabase({
     url: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : config.dataDir === 'memory://' ? 'memory://' : join(config.dataDir, 'pglite'),
@@ -40,7 +43,7 @@ export async function startSystem({ config, logger = pino({ level: config.logLev
   try {
     services = missing.length ? await startReferenceServices({ database, bus, names: missing, seed }) : undefined;
     const serviceUrls = Object.fromEntries(serviceNames.map((name) => [name, config.services[name] ?? services!.urls[name]!])) as Record<ServiceName, string>;
-    bff = createBff({ config, database, serviceUrls, logger });
+    bff = createBff({ config, database, serviceUrls, logger, ...(bffPlugins ? { plugins: bffPlugins } : {}) });
     const url = await bff.start();
     const started = bff;
     return {

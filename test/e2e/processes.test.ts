@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { signDevToken } from '../../src/auth/index.js';
 import { projectRoot } from '../../src/util/projectRoot.js';
 import { freePort, startNode, type RunningProcess } from '../support/processes.js';
 import { createTestDatabase } from '../support/testDatabase.js';
+import { operation, writeManifests } from '../support/apolloManifest.js';
 
 // The real entry points as separate processes, built as `npm start` builds them.
 const HOME_QUERY = '{ viewer { id name } products(first: 5) { edges { node { name price { amount currency } } } } }';
@@ -62,6 +63,36 @@ describe('npm start (embedded: PGlite, in-process services, development mode)', 
     const all = await post(url!, '{ viewer { orders(first: 100) { edges { node { number } } } } }', await signDevToken({ sub: 'demo' }));
     expect(all.body.data.viewer.orders.edges).toHaveLength(60);
   }, 90_000);
+});
+
+describe('persisted-operation manifests checked against the schema', () => {
+  const broken = operation('OldScreen', 'query', 'query OldScreen { products(first: 1) { edges { node { legacyRating } } } }');
+  const good = operation('Catalog', 'query', 'query Catalog { products(first: 1) { edges { node { name } } } }');
+  let dir: string;
+  beforeAll(() => {
+    dir = writeManifests({ 'shop-android-3.0.json': [good, broken] });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const expected = new RegExp(`shop-android-3\\.0\\.json: operation OldScreen \\(${broken.id}\\) no longer validates against the schema: Cannot query field "legacyRating" on type "Product"`);
+
+  it('npm run persisted:check passes on the repository manifests', async () => {
+    const check = startNode('dist/src/bff/persisted/checkCli.js', [], {});
+    expect(await check.exited).toBe(0);
+    expect(check.output()).toMatch(/persisted operations in \d+ manifests .* validate against the schema/);
+  });
+
+  it('npm run persisted:check fails on an operation the schema no longer serves, naming file, operation, id and error', async () => {
+    const check = startNode('dist/src/bff/persisted/checkCli.js', [], { PERSISTED_QUERIES_DIR: dir });
+    expect(await check.exited).toBe(1);
+    expect(check.output()).toMatch(expected);
+  });
+
+  it('the server refuses to start with the same message', async () => {
+    const bff = startNode('dist/src/main.js', [], { PORT: '0', DATA_DIR: 'memory://', PERSISTED_QUERIES_DIR: dir });
+    expect(await bff.exited).toBe(1);
+    expect(bff.output()).toMatch(expected);
+    expect(bff.output()).not.toMatch(/GraphiQL:/);
+  }, 30_000);
 });
 
 describe('invalid configuration', () => {
@@ -132,27 +163,41 @@ withServer('production topology: services and BFF as separate processes, NODE_EN
   });
 
   const token = () => signDevToken({ sub: 'demo', key: { jwk: privateJwk, issuer: 'https://issuer.test', audience: 'mobile-bff' } });
+  // Production runs persisted operations only: these come from the repository's first-party manifest.
+  const firstParty = JSON.parse(readFileSync(join(projectRoot(), 'persisted-queries/first-party.json'), 'utf8')) as { operations: { id: string; name: string }[] };
+  const byHash = async (name: string, variables: Record<string, unknown>, bearer?: string) => {
+    const op = firstParty.operations.find((o) => o.name === name)!;
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+      body: JSON.stringify({ operationName: name, variables, extensions: { persistedQuery: { version: 1, sha256Hash: op.id } } }),
+    });
+    return { status: response.status, body: (await response.json()) as { data?: any; errors?: any[] } };
+  };
 
-  it('answers the home query and the orders screen with a token from the identity provider', async () => {
-    const home = await post(url, HOME_QUERY, await token());
+  it('answers the home screen and the orders screen by hash, with a token from the identity provider', async () => {
+    const home = await byHash('Home', { first: 5 }, await token());
     expect(home.body.errors).toBeUndefined();
     expect(home.body.data.viewer.name).toBe('Demo User');
-    const orders = await post(url, ORDERS_QUERY, await token());
+    expect(home.body.data.products.edges).toHaveLength(5);
+    const orders = await byHash('OrderList', { first: 50 }, await token());
     expect(orders.body.errors).toBeUndefined();
     expect(orders.body.data.viewer.orders.edges).toHaveLength(50);
   });
 
   it('refuses the development key', async () => {
-    const { status, body } = await post(url, HOME_QUERY, await signDevToken({ sub: 'demo' }));
+    const { status, body } = await byHash('Home', { first: 5 }, await signDevToken({ sub: 'demo' }));
     expect(status).toBe(401);
     expect(body.errors![0].extensions.code).toBe('UNAUTHENTICATED');
   });
 
-  it('refuses introspection and serves no GraphiQL', async () => {
-    const { body } = await post(url, '{ __schema { queryType { name } } }', await token());
-    expect(body.data).toBeUndefined();
-    expect(body.errors![0].message).toMatch(/introspection/i);
-    expect(body.errors![0].extensions.code).toBe('BAD_USER_INPUT');
+  it('refuses query text, introspection included, and serves no GraphiQL', async () => {
+    for (const query of [HOME_QUERY, '{ __schema { queryType { name } } }']) {
+      const { status, body } = await post(url, query, await token());
+      expect(status).toBe(400);
+      expect(body.data).toBeUndefined();
+      expect(body.errors![0].extensions.code).toBe('PERSISTED_QUERY_ID_REQUIRED');
+    }
     const page = await fetch(url, { headers: { accept: 'text/html' } });
     expect(await page.text()).not.toMatch(/graphiql/i);
   });

@@ -1,7 +1,7 @@
 import { signDevToken } from '../../src/auth/index.js';
 import { loadConfig, type Config } from '../../src/config/loadConfig.js';
 import type { ServiceName } from '../../src/services/startReferenceServices.js';
-import { startSystem, type System } from '../../src/system/startSystem.js';
+import { startSystem, type System, type SystemOptions } from '../../src/system/startSystem.js';
 import { createTestDatabase } from './testDatabase.js';
 
 export interface GraphQLResponse<T = any> {
@@ -25,7 +25,7 @@ export interface TestSystem extends System {
  * is set. `env` overrides the environment the config is read from; `overrides` the parsed config
  * (e.g. production mode without the database server that `loadConfig` demands for it).
  */
-export async function startTestSystem(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestSystem> {
+export async function startTestSystem(env: Record<string, string> = {}, overrides: Partial<Config> = {}, options: Pick<SystemOptions, 'bffPlugins'> = {}): Promise<TestSystem> {
   const database = process.env.DATABASE_URL ? await createTestDatabase(process.env.DATABASE_URL) : undefined;
   const loaded = loadConfig({
     NODE_ENV: 'test',
@@ -38,7 +38,7 @@ export async function startTestSystem(env: Record<string, string> = {}, override
   const config = { ...loaded, ...overrides };
   let system: System;
   try {
-    system = await startSystem({ config });
+    system = await startSystem({ config, ...options });
   } catch (error) {
     await database?.drop();
     throw error;

@@ -19,6 +19,12 @@ export function createMetrics({ defaultMetrics = true }: { defaultMetrics?: bool
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    operations: new Counter({
+      name: 'bff_operations_total',
+      help: 'Persisted operations served, by operation name and the app that sent them (apollographql-client-name / -version), to tell when a manifest can be retired.',
+      labelNames: ['operation', 'client_name', 'client_version'] as const,
+      registers: [registry],
+    }),
     httpDuration: new Histogram({
       name: 'bff_http_request_duration_seconds',
       help: 'Duration of HTTP requests to the BFF, by endpoint, method and status.',

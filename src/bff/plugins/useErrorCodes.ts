@@ -24,7 +24,7 @@ const KNOWN_CODES: ReadonlySet<unknown> = new Set(Object.values(ErrorCode));
  * bad variable) answers 400 whatever the Accept header: yoga's `spec` flag would keep 200 for
  * `application/json`, which hides from a client that its request can never succeed.
  */
-function withCode(error: unknown, requestFailed: boolean): unknown {
+export function withCode(error: unknown, requestFailed: boolean): unknown {
   if (!(error instanceof GraphQLError)) return error;
   const known = KNOWN_CODES.has(error.extensions?.code);
   const http = error.extensions?.http as { status?: number; headers?: Record<string, string>; spec?: boolean } | undefined;

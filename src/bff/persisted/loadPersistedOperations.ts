@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kind, parse, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { cachePolicy, type CachePolicy } from './cachePolicy.js';
+import { normalizeDocument } from './normalizeOperationText.js';
+
+/** One operation a released client may send by id, prepared at start. */
+export interface PersistedOperation {
+  /** sha256 of `body`, lowercase hex. */
+  id: string;
+  name: string;
+  type: 'query' | 'mutation' | 'subscription';
+  body: string;
+  /** Parsed and validated once; requests by id reuse it. */
+  document: DocumentNode;
+  /** The manifests that list it (one per app version that shipped it). */
+  files: string[];
+  cachePolicy: CachePolicy;
+}
+
+export interface PersistedOperations {
+  byId: ReadonlyMap<string, PersistedOperation>;
+  /** Keyed by the normalized text, for `allowlist` mode. */
+  byNormalizedText: ReadonlyMap<string, PersistedOperation>;
+  files: string[];
+}
+
+/** A manifest that cannot be served: the server refuses to start, and `npm run persisted:check` fails. */
+export class ManifestError extends Error {
+  override name = 'ManifestError';
+}
+
+interface ManifestEntry {
+  id: unknown;
+  body: unknown;
+  name: unknown;
+  type: unknown;
+}
+
+/**
+ * Loads every `*.json` manifest in `dir` (Apollo's `apollo-persisted-query-manifest` format,
+ * version 1), and parses and validates each operation against `schema` once. Throws a
+ * `ManifestError` naming the file, operation and id when an operation no longer validates, when
+ * an id is not the sha256 of its body, or when one id maps to two bodies: a schema change that
+ * would break a shipped app fails here, before deploy, not on the phone.
+ */
+export function loadPersistedOperations(schema: GraphQLSchema, dir: string): PersistedOperations {
+  let files: string[];
+  try {
+    files = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { byId: new Map(), byNormalizedText: new Map(), files: [] };
+    throw error;
+  }
+  const byId = new Map<string, PersistedOperation>();
+  const problems: string[] = [];
+  for (const file of files) {
+    const path = join(dir, file);
+    let manifest: { format?: unknown; version?: unknown; operations?: unknown };
+    try {
+      manifest = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (error) {
+      problems.push(`${path}: not JSON (${(error as Error).message})`);
+      continue;
+    }
+    if (manifest.format !== 'apollo-persisted-query-manifest' || manifest.version !== 1 || !Array.isArray(manifest.operations)) {
+      problems.push(`${path}: expected {"format":"apollo-persisted-query-manifest","version":1,"operations":[...]}`);
+      continue;
+    }
+    for (const [index, entry] of (manifest.operations as ManifestEntry[]).entries()) {
+      const where = `${path}: operation ${typeof entry?.name === 'string' ? entry.name : `#${index}`} (${typeof entry?.id === 'string' ? entry.id : 'no id'})`;
+      if (typeof entry?.id !== 'string' || typeof entry.body !== 'string' || typeof entry.name !== 'string') {
+        problems.push(`${where}: expected string "id", "body" and "name"`);
+        continue;
+      }
+      const id = entry.id.toLowerCase();
+      const digest = createHash('sha256').update(entry.body).digest('hex');
+      if (id !== digest) {
+        problems.push(`${where}: the id is not the sha256 of the body (that is ${digest})`);
+        continue;
+      }
+      const known = byId.get(id);
+      if (known) {
+        if (known.body !== entry.body) problems.push(`${where}: the id is listed with another body in ${known.files.join(', ')}`);
+        else known.files.push(file);
+        continue;
+      }
+      let document: DocumentNode;
+      try {
+        document = parse(entry.body);
+      } catch (error) {
+        problems.push(`${where}: ${(error as Error).message}`);
+        continue;
+      }
+      const errors = validate(schema, document);
+      if (errors.length) {
+        problems.push(`${where} no longer validates against the schema: ${errors.map((e) => e.message).join('; ')}`);
+        continue;
+      }
+      const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+      byId.set(id, { id, name: entry.name, type: operation!.operation, body: entry.body, document, files: [file], cachePolicy: cachePolicy(schema, document) });
+    }
+  }
+  if (problems.length) throw new ManifestError(`Persisted operations that cannot be served:\n  ${problems.join('\n  ')}`);
+  const byNormalizedText = new Map([...byId.values()].map((op) => [normalizeDocument(op.document), op]));
+  return { byId, byNormalizedText, files };
+}

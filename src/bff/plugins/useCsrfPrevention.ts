@@ -1,0 +1,35 @@
+import type { Plugin } from 'graphql-yoga';
+import { ErrorCode } from '../errors/index.js';
+
+const PREFLIGHT_HEADERS = ['apollo-require-preflight', 'x-apollo-operation-name', 'graphql-preflight'];
+
+/**
+ * Apollo's CSRF rule: a GraphQL GET must carry a header that a browser cannot send cross-site
+ * without a CORS preflight (`Apollo-Require-Preflight`, which Apollo Kotlin and iOS send with
+ * GET, or `X-Apollo-Operation-Name`). POSTs are already protected: only JSON and GraphQL content
+ * types are accepted (useErrorCodes), and those are not CORS-safelisted. Loading GraphiQL (a
+ * browser asking for HTML) is not an operation and stays allowed.
+ */
+export function useCsrfPrevention({ endpoint = '/graphql' }: { endpoint?: string } = {}): Plugin {
+  return {
+    onRequest({ request, url, endResponse, fetchAPI }) {
+      if (request.method !== 'GET' || url.pathname !== endpoint) return;
+      if (!url.search && (request.headers.get('accept') ?? '').includes('text/html')) return;
+      if (PREFLIGHT_HEADERS.some((h) => request.headers.has(h))) return;
+      const body = {
+        errors: [
+          {
+            message: 'A GET request must carry the header "Apollo-Require-Preflight: true" (or "X-Apollo-Operation-Name"), so that a browser cannot send it from another site.',
+            extensions: { code: ErrorCode.BadUserInput },
+          },
+        ],
+      };
+      endResponse(
+        new fetchAPI.Response(JSON.stringify(body), {
+          status: 400,
+          headers: { 'content-type': 'application/graphql-response+json; charset=utf-8', 'cache-control': 'private, no-cache, must-revalidate' },
+        }),
+      );
+    },
+  };
+}

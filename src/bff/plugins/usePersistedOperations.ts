@@ -1,0 +1,75 @@
+import type { DocumentNode } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { clientError, ErrorCode } from '../errors/index.js';
+import { extractOperationId, normalizeOperationText, type PersistedOperation, type PersistedOperations } from '../persisted/index.js';
+
+export type PersistedOperationsMode = 'require' | 'allowlist' | 'off';
+
+export interface UsePersistedOperationsOptions {
+  operations: PersistedOperations;
+  /**
+   * `require`: only ids; text is refused. `allowlist`: ids, or text whose normalized form is a
+   * manifest body. `off`: ids and any text (development).
+   */
+  mode: PersistedOperationsMode;
+  /** Called once per request that resolved to a persisted operation (usage metrics). */
+  onOperation?: (operation: PersistedOperation, request: Request) => void;
+}
+
+/** Rejections carry no data, a 4xx, the GraphQL response media type and must not be cached (design.md §3). */
+const REJECTION_HEADERS = { 'Content-Type': 'application/graphql-response+json; charset=utf-8', 'Cache-Control': 'private, no-cache, must-revalidate' };
+
+// The message and code are what Apollo Kotlin and Apollo iOS treat as final. `PersistedQueryNotFound`
+// would make them resend the full text, `PersistedQueryNotSupported` turn persisted queries off.
+export const notInList = (id: string) =>
+  clientError(ErrorCode.PersistedQueryNotInList, `Persisted query '${id}' not found in the persisted query list`, { status: 400, headers: REJECTION_HEADERS });
+const idRequired = () =>
+  clientError(ErrorCode.PersistedQueryIdRequired, 'This server runs only persisted operations: send the operation by id (extensions.persistedQuery.sha256Hash), not as text.', {
+    status: 400,
+    headers: REJECTION_HEADERS,
+  });
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** The persisted operation a request resolved to, for the plugins after this one (caching, metrics). */
+export const persistedOperationOf = new WeakMap<Request, PersistedOperation>();
+
+/**
+ * Serves operations by id from manifests prepared at start: the request's document is the one
+ * parsed and validated then, so a request by id does no parse and no validate. Applies on every
+ * transport that goes through yoga's pipeline (HTTP GET/POST, SSE, and WebSocket via
+ * `getResultForParams`).
+ */
+export function usePersistedOperations({ operations, mode, onOperation }: UsePersistedOperationsOptions): Plugin {
+  const prepared = new WeakMap<Request, DocumentNode>();
+  return {
+    onParams({ params, request, setParams }) {
+      const documentId = (params as { documentId?: unknown }).documentId ?? (request.method === 'GET' ? new URL(request.url).searchParams.get('documentId') ?? undefined : undefined);
+      const id = extractOperationId({ extensions: params.extensions, documentId });
+      let operation: PersistedOperation | undefined;
+      if (id !== undefined) {
+        operation = HEX64.test(id) ? operations.byId.get(id) : undefined;
+        if (!operation) throw notInList(id);
+      } else if (mode !== 'off' && typeof params.query === 'string') {
+        if (mode === 'require') throw idRequired();
+        const normalized = normalizeOperationText(params.query);
+        operation = normalized === null ? undefined : operations.byNormalizedText.get(normalized);
+        if (!operation) throw notInList('(text)');
+      }
+      if (!operation) return;
+      prepared.set(request, operation.document);
+      persistedOperationOf.set(request, operation);
+      onOperation?.(operation, request);
+      const { documentId: _documentId, ...rest } = params as typeof params & { documentId?: unknown };
+      setParams({ ...rest, query: operation.body, operationName: params.operationName ?? operation.name });
+    },
+    onParse({ context, setParsedDocument }) {
+      const document = prepared.get((context as { request: Request }).request);
+      if (document) setParsedDocument(document);
+    },
+    onValidate({ context, setResult }) {
+      // Validated against this schema at start (the server does not start otherwise).
+      if (prepared.has((context as { request: Request }).request)) setResult([]);
+    },
+  };
+}

@@ -1,0 +1,112 @@
+import type { Server } from 'node:http';
+import { GraphQLError, parse, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import type { TokenVerifier } from '../../auth/index.js';
+import { authenticate } from '../auth/authenticate.js';
+import type { Context } from '../context.js';
+import { withCode } from '../plugins/useErrorCodes.js';
+
+export interface WebSocketTransportOptions {
+  httpServer: Server;
+  yoga: YogaServerInstance<Record<string, unknown>, Context>;
+  schema: GraphQLSchema;
+  verifier: TokenVerifier;
+  /** @default '/graphql' */
+  endpoint?: string;
+  /** Largest frame accepted; a larger one closes the socket (1009). @default 65536 */
+  maxPayload?: number;
+  /** Time a client has to send `connection_init` before the socket is closed with 4408. @default 10000 */
+  connectionInitWaitTimeout?: number;
+}
+
+type ConnectionParams = Record<string, unknown> | undefined;
+
+/** `Authorization` or `authorization` from `connection_init`, as Apollo Kotlin / iOS and graphql-ws clients send it. */
+function authorizationOf(params: ConnectionParams): string | undefined {
+  const value = params?.Authorization ?? params?.authorization;
+  return typeof value === 'string' ? value : undefined;
+}
+
+const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> => typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+
+/**
+ * graphql-ws (`graphql-transport-ws`) on the HTTP server's GraphQL path. Every operation goes
+ * through yoga's own pipeline (`getResultForParams`), so persisted operations, auth, masking
+ * and limits apply exactly as on HTTP; graphql-ws only carries the result. A rejected operation
+ * is an `error` message for its id and the socket stays open.
+ */
+export function createWebSocketTransport({ httpServer, yoga, schema, verifier, endpoint = '/graphql', maxPayload = 64 * 1024, connectionInitWaitTimeout = 10_000 }: WebSocketTransportOptions) {
+  const wss = new WebSocketServer({ server: httpServer, path: endpoint, maxPayload });
+  // graphql-ws only needs a document to pick execute or subscribe; the real one ran in yoga.
+  const carrier = parse('{ __typename }');
+  const origin = `http://localhost${endpoint}`;
+
+  const server = useServer<ConnectionParams>(
+    {
+      connectionInitWaitTimeout,
+      // Apollo Kotlin subscribes by hash with no `query`, which graphql-ws would close with 4400.
+      jsonMessageReviver(key, value) {
+        if (key === '' && value && typeof value === 'object' && value.type === 'subscribe' && value.payload && typeof value.payload === 'object' && value.payload.query == null) {
+          value.payload.query = '';
+        }
+        return value;
+      },
+      async onConnect(ctx) {
+        const authorization = authorizationOf(ctx.connectionParams);
+        if (!authorization) return true;
+        try {
+          await authenticate(verifier, authorization);
+          return true;
+        } catch {
+          return false; // 4403: the client refreshes its token and reconnects
+        }
+      },
+      async onSubscribe(ctx, _id, payload) {
+        const authorization = authorizationOf(ctx.connectionParams);
+        const request = new Request(origin, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+        });
+        const params = {
+          query: payload.query || undefined,
+          operationName: payload.operationName ?? undefined,
+          variables: payload.variables ?? undefined,
+          extensions: payload.extensions ?? undefined,
+        };
+        let result: ExecutionResult | AsyncIterable<ExecutionResult> | undefined;
+        try {
+          result = await yoga.getResultForParams({ params, request }, {});
+        } catch (error) {
+          const graphqlError = error instanceof GraphQLError ? error : new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+          return [withCode(graphqlError, true) as GraphQLError];
+        }
+        if (!result) return [new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })];
+        if (!isAsyncIterable(result) && result.data == null && result.errors?.length) {
+          return result.errors.map((e) => withCode(e, true) as GraphQLError);
+        }
+        return { schema, document: carrier, rootValue: result, contextValue: {} };
+      },
+      execute: (args) => args.rootValue as ExecutionResult,
+      subscribe: (args) => args.rootValue as AsyncIterable<ExecutionResult>,
+      onError(_ctx, _id, _payload, errors) {
+        // Strip yoga's transport-only extensions (http status and headers) from what goes on the socket.
+        return errors.map((e) => {
+          const { http: _http, ...extensions } = e.extensions ?? {};
+          return { ...e.toJSON(), extensions };
+        });
+      },
+    },
+    wss,
+  );
+
+  return {
+    /** Closes every socket with 1001 (going away), so clients reconnect elsewhere. */
+    async close() {
+      for (const client of wss.clients) client.close(1001, 'Server shutting down');
+      await server.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { signDevToken } from '../../src/auth/index.js';
+import { projectRoot } from '../../src/util/projectRoot.js';
+import { startTestSystem, type TestSystem } from '../support/startTestSystem.js';
+
+// Apollo's packages are CommonJS; jest's ESM loader cannot see their named exports, require can.
+const require = createRequire(import.meta.url);
+const { ApolloClient, HttpLink, InMemoryCache, gql } = require('@apollo/client/core') as typeof import('@apollo/client/core');
+const { createPersistedQueryLink } = require('@apollo/client/link/persisted-queries') as typeof import('@apollo/client/link/persisted-queries');
+const { generatePersistedQueryManifest } = require('@apollo/generate-persisted-query-manifest') as typeof import('@apollo/generate-persisted-query-manifest');
+const { generatePersistedQueryIdsFromManifest } = require('@apollo/persisted-query-lists') as typeof import('@apollo/persisted-query-lists');
+
+// A real client no one here wrote: Apollo Client with its persisted-query link, reading a manifest
+// made by Apollo's own generator from our first-party operations, against a server in `require` mode.
+const documents = join(projectRoot(), 'persisted-queries/first-party');
+const text = (file: string) => readFileSync(join(documents, file), 'utf8');
+
+let dir: string;
+let manifest: Awaited<ReturnType<typeof import('@apollo/generate-persisted-query-manifest').generatePersistedQueryManifest>>;
+let system: TestSystem;
+
+beforeAll(async () => {
+  manifest = await generatePersistedQueryManifest({ documents: [join(documents, '*.graphql')] }, undefined);
+  dir = mkdtempSync(join(tmpdir(), 'mobile-bff-apollo-'));
+  writeFileSync(join(dir, 'apollo-client-app.json'), JSON.stringify(manifest));
+  system = await startTestSystem({ PERSISTED_QUERIES_DIR: dir, PERSISTED_OPERATIONS: 'require' }, { nodeEnv: 'production' });
+});
+afterAll(async () => {
+  await system?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function apolloClient(sub: string) {
+  const sent: string[] = [];
+  const token = await signDevToken({ sub });
+  const link = createPersistedQueryLink(generatePersistedQueryIdsFromManifest({ loadManifest: () => manifest })).concat(
+    new HttpLink({
+      uri: system.url,
+      headers: { authorization: `Bearer ${token}` },
+      fetch: (input, init) => {
+        sent.push(String(init?.body ?? ''));
+        return fetch(input, init);
+      },
+    }),
+  );
+  return { client: new ApolloClient({ link, cache: new InMemoryCache() }), sent };
+}
+
+describe('Apollo Client with the persisted-query link', () => {
+  it('uses a manifest whose bodies Apollo wrote with __typename, and ids that are their sha256', () => {
+    expect(manifest.format).toBe('apollo-persisted-query-manifest');
+    const home = manifest.operations.find((o) => o.name === 'Home')!;
+    expect(home.body).toMatch(/__typename/);
+    for (const op of manifest.operations) expect(op.id).toBe(createHash('sha256').update(op.body).digest('hex'));
+  });
+
+  it('runs a query by hash only, and the server answers it', async () => {
+    const { client, sent } = await apolloClient('demo');
+    const { data, errors } = await client.query({ query: gql(text('Home.graphql')), variables: { first: 3 } });
+    expect(errors).toBeUndefined();
+    expect(data.viewer.name).toBe('Demo User');
+    expect(data.products.edges).toHaveLength(3);
+    expect(sent).toHaveLength(1);
+    expect(JSON.parse(sent[0]!)).not.toHaveProperty('query');
+    expect(JSON.parse(sent[0]!).extensions.persistedQuery.sha256Hash).toBe(manifest.operations.find((o) => o.name === 'Home')!.id);
+  });
+
+  it('runs a mutation by hash only', async () => {
+    const { client, sent } = await apolloClient(`apollo-${Date.now()}`);
+    const me = await client.query({ query: gql(text('OrderList.graphql')), variables: { first: 1 } });
+    expect(me.data.viewer.orders.edges).toEqual([]);
+    const catalog = await client.query({ query: gql(text('CatalogPage.graphql')), variables: { first: 1 } });
+    const productId = catalog.data.products.edges[0].node.id;
+    const { data, errors } = await client.mutate({
+      mutation: gql(text('PlaceOrder.graphql')),
+      variables: { input: { idempotencyKey: `apollo-${Date.now()}`, lines: [{ productId, quantity: 2 }] } },
+    });
+    expect(errors).toBeUndefined();
+    expect(data.placeOrder.userErrors).toEqual([]);
+    expect(data.placeOrder.order.status).toBe('PENDING');
+    expect(sent.every((body) => !('query' in JSON.parse(body)))).toBe(true);
+  });
+});
