@@ -13,5 +13,10 @@ export interface Bus {
   publish(message: BusMessage): Promise<void>;
   /** Calls `handler` for every message on `topic` until the returned function is called. */
   subscribe<T extends BusTopic>(topic: T, handler: (message: Extract<BusMessage, { topic: T }>) => void): () => void;
+  /**
+   * Calls `handler` whenever messages may have been lost (the bus reconnected after an outage),
+   * so that readers catch up from the change feeds instead of missing changes silently.
+   */
+  onMissedMessages(handler: () => void): () => void;
   close(): Promise<void>;
 }

@@ -1,29 +1,19 @@
-import type { Bus, BusMessage, BusTopic } from './Bus.js';
+import type { Bus } from './Bus.js';
+import { createHandlers } from './dispatch.js';
 
 /** A bus for one process. Handlers run after the publisher's turn, so a slow one cannot block a write. */
 export function createInProcessBus(): Bus {
-  const handlers = new Map<BusTopic, Set<(message: BusMessage) => void>>();
+  const handlers = createHandlers();
   return {
     async publish(message) {
-      const set = handlers.get(message.topic);
-      if (!set) return;
-      for (const handler of set) {
-        queueMicrotask(() => {
-          try {
-            handler(message);
-          } catch {
-            // A failing subscriber must not affect the publisher or the other subscribers.
-          }
-        });
-      }
+      queueMicrotask(() => handlers.deliver(message));
     },
     subscribe(topic, handler) {
-      let set = handlers.get(topic);
-      if (!set) handlers.set(topic, (set = new Set()));
-      const h = handler as (message: BusMessage) => void;
-      set.add(h);
-      return () => void set.delete(h);
+      const { remove } = handlers.add(topic, handler as never);
+      return () => void remove();
     },
+    // Nothing is ever lost in one process.
+    onMissedMessages: () => () => {},
     async close() {
       handlers.clear();
     },

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { createInProcessBus } from '../bus/index.js';
+import { createBus } from '../bus/index.js';
 import { ConfigError, loadConfig } from '../config/loadConfig.js';
 import { createDatabase } from '../db/index.js';
 import { serviceNames, startReferenceServices, type ServiceName } from './startReferenceServices.js';
@@ -32,7 +32,7 @@ if (!config.databaseUrl) {
 
 const logger = pino({ level: config.logLevel });
 const database = await createDatabase({ url: config.databaseUrl });
-const bus = createInProcessBus();
+const bus = await createBus({ redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, onError: (error) => logger.warn({ err: error }, 'event bus') });
 const running = await startReferenceServices({
   database,
   bus,
@@ -47,6 +47,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void running
       .stop()
+      .then(() => bus.close())
       .then(() => database.close())
       .then(() => process.exit(0));
   });

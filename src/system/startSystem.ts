@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Plugin } from 'graphql-yoga';
 import { pino, type Logger } from 'pino';
-import { createInProcessBus } from '../bus/index.js';
+import { createBus } from '../bus/index.js';
 import type { Config } from '../config/loadConfig.js';
 import { createBff, type Bff } from '../bff/createBff.js';
 import { createDatabase, type Database } from '../db/index.js';
@@ -36,7 +36,13 @@ export async function startSystem({ config, logger = pino({ level: config.logLev
     url: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : config.dataDir === 'memory://' ? 'memory://' : join(config.dataDir, 'pglite'),
   });
-  const bus = createInProcessBus();
+  let bus;
+  try {
+    bus = await createBus({ redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, onError: (error) => logger.warn({ err: error }, 'event bus') });
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   const missing = serviceNames.filter((name) => !config.services[name]);
   let services: ReferenceServices | undefined;
   let bff: Bff | undefined;
@@ -61,6 +67,7 @@ export async function startSystem({ config, logger = pino({ level: config.logLev
   } catch (error) {
     await bff?.stop().catch(() => {});
     await services?.stop().catch(() => {});
+    await bus.close().catch(() => {});
     await database.close().catch(() => {});
     throw error;
   }
