@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { and, asc, desc, eq, ilike, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, ilike, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Bus } from '../../bus/index.js';
 import type { ChangesResponse, ProductResource } from '../../contracts/index.js';
@@ -99,10 +99,10 @@ export function createCatalogService({ database, bus, tombstoneRetentionDays = 3
       .insert(products)
       .values({ sku, ...values })
       .onConflictDoUpdate({ target: products.sku, set: { ...values, updatedAt: sql`now()` } })
-      .returning({ sku: products.sku, inserted: sql<boolean>`(xmax = 0)` });
-    const [saved] = await db.select().from(products).where(eq(products.sku, row!.sku));
+      // One statement: a separate read afterwards could find the row deleted in between.
+      .returning({ ...getTableColumns(products), inserted: sql<boolean>`(xmax = 0)` });
     await bus.publish({ topic: 'products', sku });
-    return reply.code(row!.inserted ? 201 : 200).send({ product: toProduct(saved!) });
+    return reply.code(row!.inserted ? 201 : 200).send({ product: toProduct(row!) });
   });
 
   app.delete<{ Params: { sku: string } }>('/products/:sku', async (request, reply) => {
