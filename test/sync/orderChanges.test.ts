@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { demoOrders } from '../../src/services/seed/seedDemoData.js';
+import { demoOrders, seedDemoData } from '../../src/services/seed/seedDemoData.js';
 import { startTestSystem, type GraphQLResponse, type TestSystem } from '../support/startTestSystem.js';
 
 const ORDER_CHANGES = /* GraphQL */ `
@@ -163,6 +163,13 @@ describe('viewer.orderChanges', () => {
     await system.database.db.execute(sql`DELETE FROM orders.orders WHERE number = ${number}`);
     const page = await pull(alice, token);
     expect([page.updated, page.deletedIds]).toEqual([[], [orderId(number)]]);
+  });
+
+  it('reports nothing to the demo user after the demo data is seeded again', async () => {
+    const { token } = await pullAll('demo', null);
+    await seedDemoData(system.database, { orders: true });
+    const page = await pull('demo', token);
+    expect([page.updated, page.deletedIds]).toEqual([[], []]);
   });
 
   it("refuses one user's token to another with INVALID_SYNC_TOKEN", async () => {

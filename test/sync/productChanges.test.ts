@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { encodeSyncToken } from '../../src/bff/sync/syncToken.js';
-import { demoProducts } from '../../src/services/seed/seedDemoData.js';
+import { demoProducts, seedDemoData } from '../../src/services/seed/seedDemoData.js';
 import { createProductReplica, PRODUCT_CHANGES, productId, sourceProducts, type ProductChangeSet } from '../support/productReplica.js';
 import { startTestSystem, type GraphQLResponse, type TestSystem } from '../support/startTestSystem.js';
 
@@ -114,6 +114,13 @@ describe('productChanges: changes after a token', () => {
     const page = await pull(since);
     expect(page.updated).toEqual([]);
     expect(page.deletedIds).toEqual([productId(sku)]);
+  });
+
+  it('reports nothing after the demo data is seeded again: seeding leaves existing products as they are', async () => {
+    const since = await currentToken();
+    await seedDemoData(system.database, { catalog: true });
+    const page = await pull(since);
+    expect([page.updated, page.deletedIds]).toEqual([[], []]);
   });
 
   it('answers a pull without changes with empty lists and hasMore false, in a body of at most 200 bytes', async () => {
