@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import { createInProcessBus } from '../../src/bus/index.js';
 import { loadConfig } from '../../src/config/loadConfig.js';
+import { selectRows } from '../../src/db/index.js';
+import { startReferenceServices } from '../../src/services/startReferenceServices.js';
 import { createProductReplica, PRODUCT_CHANGES, productId, sourceProducts } from '../support/productReplica.js';
 import { startTestSystem, type GraphQLResponse, type TestSystem } from '../support/startTestSystem.js';
 
@@ -151,8 +154,19 @@ describe('TOMBSTONE_RETENTION_DAYS', () => {
       await ageTombstone(older, 8);
       await ageTombstone(younger, 6);
       expect(await purge('catalog')).toBe(1);
-      const left = await system.database.db.execute(sql`SELECT sku FROM catalog.product_tombstones WHERE sku IN (${older}, ${younger})`);
-      expect((left as unknown as { rows: { sku: string }[] }).rows).toEqual([{ sku: younger }]);
+      const left = await selectRows(system.database.db, sql`SELECT sku FROM catalog.product_tombstones WHERE sku IN (${older}, ${younger})`);
+      expect(left).toEqual([{ sku: younger }]);
+    });
+
+    it('is applied by the purge job a catalog service runs when it starts', async () => {
+      const sku = freshSku();
+      await putProduct(sku);
+      await deleteProduct(sku);
+      await ageTombstone(sku, 8);
+      // Another instance of the catalog on the same database: its job runs once at start, and stop() waits for that run.
+      const another = await startReferenceServices({ database: system.database, bus: createInProcessBus(), names: ['catalog'], tombstoneRetentionDays: 7 });
+      await another.stop();
+      expect(await selectRows(system.database.db, sql`SELECT sku FROM catalog.product_tombstones WHERE sku = ${sku}`)).toEqual([]);
     });
   });
 });
