@@ -15,7 +15,7 @@ const config: CodegenConfig = {
         useTypeImports: true,
         enumsAsTypes: true,
         contextType: '../context.js#Context',
-        scalars: { DateTime: 'string', ID: 'string' },
+        scalars: { DateTime: 'string', ID: 'string', SyncToken: 'string' },
         mappers: {
           User: '../models.js#UserModel',
           Product: '../models.js#ProductModel',

@@ -16,6 +16,11 @@ export type Scalars = {
   Float: { input: number; output: number; }
   /** An instant in time, ISO 8601 with UTC offset, e.g. `2026-01-31T12:00:00.000Z`. */
   DateTime: { input: string; output: string; }
+  /**
+   * A position in one collection's change feed, returned by `productChanges` and `orderChanges` as
+   * `syncToken`. Opaque: store it as it is, one per collection, and pass it back as `since`.
+   */
+  SyncToken: { input: string; output: string; }
 };
 
 export type CacheControlScope =
@@ -89,6 +94,19 @@ export type Order = Node & {
   status: OrderStatus;
   total: Money;
   updatedAt: Scalars['DateTime']['output'];
+};
+
+/** Orders changed since a sync token. Apply `updated`, then `deletedIds`, then store `syncToken`. */
+export type OrderChangeSet = {
+  __typename?: 'OrderChangeSet';
+  /** IDs of orders gone: remove them (an unknown ID can be ignored). */
+  deletedIds: Array<Scalars['ID']['output']>;
+  /** More changes are waiting: pull again now with `syncToken`. */
+  hasMore: Scalars['Boolean']['output'];
+  /** Where the next pull starts: store it in place of the token sent, once the changes are applied. */
+  syncToken: Scalars['SyncToken']['output'];
+  /** Orders placed or changed, oldest change first: insert or replace them by `id`. */
+  updated: Array<Order>;
 };
 
 export type OrderConnection = {
@@ -165,6 +183,19 @@ export type ProductImageUrlArgs = {
   size?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** Products changed since a sync token. Apply `updated`, then `deletedIds`, then store `syncToken`. */
+export type ProductChangeSet = {
+  __typename?: 'ProductChangeSet';
+  /** IDs of products deleted: remove them (an unknown ID can be ignored). */
+  deletedIds: Array<Scalars['ID']['output']>;
+  /** More changes are waiting: pull again now with `syncToken`. */
+  hasMore: Scalars['Boolean']['output'];
+  /** Where the next pull starts: store it in place of the token sent, once the changes are applied. */
+  syncToken: Scalars['SyncToken']['output'];
+  /** Products created or changed, oldest change first: insert or replace them by `id`. */
+  updated: Array<Product>;
+};
+
 export type ProductConnection = {
   __typename?: 'ProductConnection';
   edges: Array<ProductEdge>;
@@ -185,6 +216,14 @@ export type Query = {
   nodes: Array<Maybe<Node>>;
   /** A product by global ID; `null` when unknown. */
   product?: Maybe<Product>;
+  /**
+   * What changed in the catalog after `since`: products created or changed, and IDs of products
+   * deleted. `since: null` is a full sync of every product. `first`: 1 to 1000 changes per page
+   * (default 500); while `hasMore`, pull again at once with the new `syncToken`. A garbled token:
+   * `INVALID_SYNC_TOKEN`; a token older than the kept deletions: `SYNC_TOKEN_EXPIRED` (wipe the
+   * local products and sync again with `since: null`).
+   */
+  productChanges?: Maybe<ProductChangeSet>;
   /**
    * Products ordered by name, then SKU (a Relay connection). `first`/`last` take 0 to 100 (default:
    * `first: 20`), not both; cursors stay valid when rows are added or removed. `search` matches a
@@ -208,6 +247,12 @@ export type QueryNodesArgs = {
 
 export type QueryProductArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryProductChangesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['SyncToken']['input']>;
 };
 
 
@@ -242,6 +287,15 @@ export type User = Node & {
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
   /**
+   * What changed in the user's orders after `since`: orders placed or changed (status changes and
+   * cancellations included), and IDs of orders the user no longer has. Only for the viewer's own
+   * user. `since: null` is a full sync. `first`: 1 to 1000 changes per page (default 500); while
+   * `hasMore`, pull again at once with the new `syncToken`. A garbled token, or one of another
+   * user: `INVALID_SYNC_TOKEN`; a token older than the kept deletions: `SYNC_TOKEN_EXPIRED` (wipe
+   * the local orders and sync again with `since: null`).
+   */
+  orderChanges?: Maybe<OrderChangeSet>;
+  /**
    * The user's orders, newest first (a Relay connection). Only for the viewer's own user.
    * `first`/`last` take 0 to 100 (default: `first: 20`), not both; a cursor only works with the
    * `status` it came from.
@@ -254,6 +308,12 @@ export type User = Node & {
 
 export type UserAvatarUrlArgs = {
   size?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type UserOrderChangesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['SyncToken']['input']>;
 };
 
 

@@ -26,6 +26,12 @@ export interface Config {
   dataDir: string;
   /** Deadline of one downstream call, in milliseconds. @default 2000 */
   downstreamTimeoutMs: number;
+  /**
+   * How long the change feeds keep the tombstones of deleted rows, in days. A client whose sync
+   * token is older than the purged tombstones gets `SYNC_TOKEN_EXPIRED` and syncs again from the
+   * start. @default 30
+   */
+  tombstoneRetentionDays: number;
   /** pino level. @default 'info' ('silent' under test) */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -113,6 +119,7 @@ const envSchema = z.object({
   PERSISTED_QUERIES_DIR: z.string().optional(),
   DATA_DIR: z.string().optional(),
   DOWNSTREAM_TIMEOUT_MS: positiveInt(2000),
+  TOMBSTONE_RETENTION_DAYS: positiveInt(30),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
 });
 
@@ -160,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     persistedQueriesDir: e.PERSISTED_QUERIES_DIR || 'persisted-queries',
     dataDir: e.DATA_DIR || '.data',
     downstreamTimeoutMs: e.DOWNSTREAM_TIMEOUT_MS,
+    tombstoneRetentionDays: e.TOMBSTONE_RETENTION_DAYS,
     logLevel: e.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
   };
 }

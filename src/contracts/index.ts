@@ -53,6 +53,26 @@ export interface ListResponse<T> {
   hasPrevious: boolean;
 }
 
+/**
+ * One page of a change feed: `GET /products/changes?since=&limit=` (catalog),
+ * `GET /orders/changes?userId=&since=&limit=` (orders, one user's orders). `since` is a `next`
+ * from an earlier page, an opaque position; without it, the page starts a full sync (every live
+ * row, no deletions). `limit`: 1 to 1000, default 500. A `since` that is not a position: 400
+ * `INVALID_INPUT` (field `since`); one behind the purged tombstones: 410 `SINCE_EXPIRED`, and the
+ * client must start again without `since`. Changes are commit-safe: a transaction that commits
+ * late is never skipped (design.md §5).
+ */
+export interface ChangesResponse<T> {
+  /** Created or changed since `since`, in change order. Apply before `deleted`. */
+  updated: T[];
+  /** Keys deleted since `since` (never also in `updated`). */
+  deleted: string[];
+  /** Where the next page starts; never behind `since`. */
+  next: string;
+  /** More changes are waiting after `next`: ask again now. */
+  hasMore: boolean;
+}
+
 /** Every rejection: a machine code, a sentence, and the offending field where there is one. */
 export interface ServiceErrorBody {
   code: string;

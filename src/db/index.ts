@@ -2,3 +2,4 @@
 export { createDatabase, type Database, type Db } from './createDatabase.js';
 export { migrate } from './migrate.js';
 export { selectRows } from './selectRows.js';
+export { xid8 } from './xid8.js';

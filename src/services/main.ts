@@ -40,6 +40,7 @@ const running = await startReferenceServices({
   ports: config.servicePorts,
   host: config.host,
   seed,
+  tombstoneRetentionDays: config.tombstoneRetentionDays,
 });
 for (const [name, url] of Object.entries(running.urls)) logger.info({ service: name, url }, `${name} service listening`);
 

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Bus } from '../bus/index.js';
 import type { Database } from '../db/index.js';
 import { createCatalogService } from './catalog/createCatalogService.js';
+import { createTombstonePurgeJob } from './changes/index.js';
 import { createOrdersService } from './orders/createOrdersService.js';
 import { seedDemoData } from './seed/seedDemoData.js';
 import { createUsersService } from './users/createUsersService.js';
@@ -22,6 +23,8 @@ export interface ReferenceServicesOptions {
   host?: string;
   /** Seed the demo data after migrating. @default false */
   seed?: boolean;
+  /** How long the change feeds keep tombstones of deleted rows, in days; purged hourly. @default 30 */
+  tombstoneRetentionDays?: number;
 }
 
 export interface ReferenceServices {
@@ -30,9 +33,12 @@ export interface ReferenceServices {
   stop(): Promise<void>;
 }
 
-/** Migrates, optionally seeds, and starts the named reference services on their own HTTP ports. */
-export async function startReferenceServices({ database, bus, names = serviceNames, ports = {}, host = '127.0.0.1', seed = false }: ReferenceServicesOptions): Promise<ReferenceServices> {
-  const services = names.map((name) => factories[name]({ database, bus }));
+/**
+ * Migrates, optionally seeds, and starts the named reference services on their own HTTP ports,
+ * with the tombstone purge job of each service that has a change feed.
+ */
+export async function startReferenceServices({ database, bus, names = serviceNames, ports = {}, host = '127.0.0.1', seed = false, tombstoneRetentionDays = 30 }: ReferenceServicesOptions): Promise<ReferenceServices> {
+  const services = names.map((name) => factories[name]({ database, bus, tombstoneRetentionDays }));
   for (const service of services) await service.migrate();
   if (seed) await seedDemoData(database, { users: names.includes('users'), catalog: names.includes('catalog'), orders: names.includes('orders') });
   const urls: ReferenceServices['urls'] = {};
@@ -46,9 +52,12 @@ export async function startReferenceServices({ database, bus, names = serviceNam
     await Promise.all(services.map((s) => s.app.close()));
     throw error;
   }
+  const purgeJobs = services.flatMap((s) => ('purgeTombstones' in s ? [createTombstonePurgeJob({ purge: () => s.purgeTombstones() })] : []));
+  for (const job of purgeJobs) job.start();
   return {
     urls,
     async stop() {
+      await Promise.all(purgeJobs.map((job) => job.stop()));
       await Promise.all(services.map((s) => s.app.close()));
     },
   };

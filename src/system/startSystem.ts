@@ -47,7 +47,7 @@ export async function startSystem({ config, logger = pino({ level: config.logLev
   let services: ReferenceServices | undefined;
   let bff: Bff | undefined;
   try {
-    services = missing.length ? await startReferenceServices({ database, bus, names: missing, seed }) : undefined;
+    services = missing.length ? await startReferenceServices({ database, bus, names: missing, seed, tombstoneRetentionDays: config.tombstoneRetentionDays }) : undefined;
     const serviceUrls = Object.fromEntries(serviceNames.map((name) => [name, config.services[name] ?? services!.urls[name]!])) as Record<ServiceName, string>;
     bff = createBff({ config, database, serviceUrls, logger, ...(bffPlugins ? { plugins: bffPlugins } : {}) });
     const url = await bff.start();

@@ -20,6 +20,11 @@ export type Scalars = {
   Float: { input: number; output: number; }
   /** An instant in time, ISO 8601 with UTC offset, e.g. `2026-01-31T12:00:00.000Z`. */
   DateTime: { input: string; output: string; }
+  /**
+   * A position in one collection's change feed, returned by `productChanges` and `orderChanges` as
+   * `syncToken`. Opaque: store it as it is, one per collection, and pass it back as `since`.
+   */
+  SyncToken: { input: string; output: string; }
 };
 
 export type CacheControlScope =
@@ -93,6 +98,19 @@ export type Order = Node & {
   status: OrderStatus;
   total: Money;
   updatedAt: Scalars['DateTime']['output'];
+};
+
+/** Orders changed since a sync token. Apply `updated`, then `deletedIds`, then store `syncToken`. */
+export type OrderChangeSet = {
+  __typename?: 'OrderChangeSet';
+  /** IDs of orders gone: remove them (an unknown ID can be ignored). */
+  deletedIds: Array<Scalars['ID']['output']>;
+  /** More changes are waiting: pull again now with `syncToken`. */
+  hasMore: Scalars['Boolean']['output'];
+  /** Where the next pull starts: store it in place of the token sent, once the changes are applied. */
+  syncToken: Scalars['SyncToken']['output'];
+  /** Orders placed or changed, oldest change first: insert or replace them by `id`. */
+  updated: Array<Order>;
 };
 
 export type OrderConnection = {
@@ -169,6 +187,19 @@ export type ProductImageUrlArgs = {
   size?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** Products changed since a sync token. Apply `updated`, then `deletedIds`, then store `syncToken`. */
+export type ProductChangeSet = {
+  __typename?: 'ProductChangeSet';
+  /** IDs of products deleted: remove them (an unknown ID can be ignored). */
+  deletedIds: Array<Scalars['ID']['output']>;
+  /** More changes are waiting: pull again now with `syncToken`. */
+  hasMore: Scalars['Boolean']['output'];
+  /** Where the next pull starts: store it in place of the token sent, once the changes are applied. */
+  syncToken: Scalars['SyncToken']['output'];
+  /** Products created or changed, oldest change first: insert or replace them by `id`. */
+  updated: Array<Product>;
+};
+
 export type ProductConnection = {
   __typename?: 'ProductConnection';
   edges: Array<ProductEdge>;
@@ -189,6 +220,14 @@ export type Query = {
   nodes: Array<Maybe<Node>>;
   /** A product by global ID; `null` when unknown. */
   product: Maybe<Product>;
+  /**
+   * What changed in the catalog after `since`: products created or changed, and IDs of products
+   * deleted. `since: null` is a full sync of every product. `first`: 1 to 1000 changes per page
+   * (default 500); while `hasMore`, pull again at once with the new `syncToken`. A garbled token:
+   * `INVALID_SYNC_TOKEN`; a token older than the kept deletions: `SYNC_TOKEN_EXPIRED` (wipe the
+   * local products and sync again with `since: null`).
+   */
+  productChanges: Maybe<ProductChangeSet>;
   /**
    * Products ordered by name, then SKU (a Relay connection). `first`/`last` take 0 to 100 (default:
    * `first: 20`), not both; cursors stay valid when rows are added or removed. `search` matches a
@@ -212,6 +251,12 @@ export type QueryNodesArgs = {
 
 export type QueryProductArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryProductChangesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['SyncToken']['input']>;
 };
 
 
@@ -246,6 +291,15 @@ export type User = Node & {
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
   /**
+   * What changed in the user's orders after `since`: orders placed or changed (status changes and
+   * cancellations included), and IDs of orders the user no longer has. Only for the viewer's own
+   * user. `since: null` is a full sync. `first`: 1 to 1000 changes per page (default 500); while
+   * `hasMore`, pull again at once with the new `syncToken`. A garbled token, or one of another
+   * user: `INVALID_SYNC_TOKEN`; a token older than the kept deletions: `SYNC_TOKEN_EXPIRED` (wipe
+   * the local orders and sync again with `since: null`).
+   */
+  orderChanges: Maybe<OrderChangeSet>;
+  /**
    * The user's orders, newest first (a Relay connection). Only for the viewer's own user.
    * `first`/`last` take 0 to 100 (default: `first: 20`), not both; a cursor only works with the
    * `status` it came from.
@@ -258,6 +312,12 @@ export type User = Node & {
 
 export type UserAvatarUrlArgs = {
   size?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type UserOrderChangesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['SyncToken']['input']>;
 };
 
 
@@ -377,6 +437,7 @@ export type ResolversTypes = {
   Mutation: ResolverTypeWrapper<{}>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   Order: ResolverTypeWrapper<OrderModel>;
+  OrderChangeSet: ResolverTypeWrapper<Omit<OrderChangeSet, 'updated'> & { updated: Array<ResolversTypes['Order']> }>;
   OrderConnection: ResolverTypeWrapper<Omit<OrderConnection, 'edges'> & { edges: Array<ResolversTypes['OrderEdge']> }>;
   OrderEdge: ResolverTypeWrapper<Omit<OrderEdge, 'node'> & { node: ResolversTypes['Order'] }>;
   OrderLine: ResolverTypeWrapper<OrderLineModel>;
@@ -386,10 +447,12 @@ export type ResolversTypes = {
   PlaceOrderInput: PlaceOrderInput;
   PlaceOrderPayload: ResolverTypeWrapper<Omit<PlaceOrderPayload, 'order'> & { order?: Maybe<ResolversTypes['Order']> }>;
   Product: ResolverTypeWrapper<ProductModel>;
+  ProductChangeSet: ResolverTypeWrapper<Omit<ProductChangeSet, 'updated'> & { updated: Array<ResolversTypes['Product']> }>;
   ProductConnection: ResolverTypeWrapper<Omit<ProductConnection, 'edges'> & { edges: Array<ResolversTypes['ProductEdge']> }>;
   ProductEdge: ResolverTypeWrapper<Omit<ProductEdge, 'node'> & { node: ResolversTypes['Product'] }>;
   Query: ResolverTypeWrapper<{}>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  SyncToken: ResolverTypeWrapper<Scalars['SyncToken']['output']>;
   UpdateProfileInput: UpdateProfileInput;
   UpdateProfilePayload: ResolverTypeWrapper<Omit<UpdateProfilePayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
   User: ResolverTypeWrapper<UserModel>;
@@ -409,6 +472,7 @@ export type ResolversParentTypes = {
   Mutation: {};
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   Order: OrderModel;
+  OrderChangeSet: Omit<OrderChangeSet, 'updated'> & { updated: Array<ResolversParentTypes['Order']> };
   OrderConnection: Omit<OrderConnection, 'edges'> & { edges: Array<ResolversParentTypes['OrderEdge']> };
   OrderEdge: Omit<OrderEdge, 'node'> & { node: ResolversParentTypes['Order'] };
   OrderLine: OrderLineModel;
@@ -417,10 +481,12 @@ export type ResolversParentTypes = {
   PlaceOrderInput: PlaceOrderInput;
   PlaceOrderPayload: Omit<PlaceOrderPayload, 'order'> & { order?: Maybe<ResolversParentTypes['Order']> };
   Product: ProductModel;
+  ProductChangeSet: Omit<ProductChangeSet, 'updated'> & { updated: Array<ResolversParentTypes['Product']> };
   ProductConnection: Omit<ProductConnection, 'edges'> & { edges: Array<ResolversParentTypes['ProductEdge']> };
   ProductEdge: Omit<ProductEdge, 'node'> & { node: ResolversParentTypes['Product'] };
   Query: {};
   String: Scalars['String']['output'];
+  SyncToken: Scalars['SyncToken']['output'];
   UpdateProfileInput: UpdateProfileInput;
   UpdateProfilePayload: Omit<UpdateProfilePayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
   User: UserModel;
@@ -473,6 +539,14 @@ export type OrderResolvers<ContextType = Context, ParentType extends ResolversPa
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type OrderChangeSetResolvers<ContextType = Context, ParentType extends ResolversParentTypes['OrderChangeSet'] = ResolversParentTypes['OrderChangeSet']> = {
+  deletedIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  hasMore?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  syncToken?: Resolver<ResolversTypes['SyncToken'], ParentType, ContextType>;
+  updated?: Resolver<Array<ResolversTypes['Order']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
 export type OrderConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['OrderConnection'] = ResolversParentTypes['OrderConnection']> = {
   edges?: Resolver<Array<ResolversTypes['OrderEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
@@ -517,6 +591,14 @@ export type ProductResolvers<ContextType = Context, ParentType extends Resolvers
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type ProductChangeSetResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ProductChangeSet'] = ResolversParentTypes['ProductChangeSet']> = {
+  deletedIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  hasMore?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  syncToken?: Resolver<ResolversTypes['SyncToken'], ParentType, ContextType>;
+  updated?: Resolver<Array<ResolversTypes['Product']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
 export type ProductConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ProductConnection'] = ResolversParentTypes['ProductConnection']> = {
   edges?: Resolver<Array<ResolversTypes['ProductEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
@@ -533,9 +615,14 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
   nodes?: Resolver<Array<Maybe<ResolversTypes['Node']>>, ParentType, ContextType, RequireFields<QueryNodesArgs, 'ids'>>;
   product?: Resolver<Maybe<ResolversTypes['Product']>, ParentType, ContextType, RequireFields<QueryProductArgs, 'id'>>;
+  productChanges?: Resolver<Maybe<ResolversTypes['ProductChangeSet']>, ParentType, ContextType, Partial<QueryProductChangesArgs>>;
   products?: Resolver<Maybe<ResolversTypes['ProductConnection']>, ParentType, ContextType, Partial<QueryProductsArgs>>;
   viewer?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 };
+
+export interface SyncTokenScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['SyncToken'], any> {
+  name: 'SyncToken';
+}
 
 export type UpdateProfilePayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UpdateProfilePayload'] = ResolversParentTypes['UpdateProfilePayload']> = {
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
@@ -548,6 +635,7 @@ export type UserResolvers<ContextType = Context, ParentType extends ResolversPar
   email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  orderChanges?: Resolver<Maybe<ResolversTypes['OrderChangeSet']>, ParentType, ContextType, Partial<UserOrderChangesArgs>>;
   orders?: Resolver<Maybe<ResolversTypes['OrderConnection']>, ParentType, ContextType, Partial<UserOrdersArgs>>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
@@ -567,15 +655,18 @@ export type Resolvers<ContextType = Context> = {
   Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
   Order?: OrderResolvers<ContextType>;
+  OrderChangeSet?: OrderChangeSetResolvers<ContextType>;
   OrderConnection?: OrderConnectionResolvers<ContextType>;
   OrderEdge?: OrderEdgeResolvers<ContextType>;
   OrderLine?: OrderLineResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   PlaceOrderPayload?: PlaceOrderPayloadResolvers<ContextType>;
   Product?: ProductResolvers<ContextType>;
+  ProductChangeSet?: ProductChangeSetResolvers<ContextType>;
   ProductConnection?: ProductConnectionResolvers<ContextType>;
   ProductEdge?: ProductEdgeResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  SyncToken?: GraphQLScalarType;
   UpdateProfilePayload?: UpdateProfilePayloadResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   UserError?: UserErrorResolvers<ContextType>;

@@ -4,6 +4,8 @@ import { clientError, ErrorCode } from '../errors/index.js';
 import type { Resolvers } from '../generated/resolvers.js';
 import { fromGlobalId, toGlobalId } from '../ids/globalId.js';
 import type { ProductModel } from '../models.js';
+import { fetchChanges } from '../sync/fetchChanges.js';
+import { syncScope } from '../sync/syncToken.js';
 import { money, sizedImageUrl } from './shared.js';
 
 const MAX_SEARCH_LENGTH = 100;
@@ -26,6 +28,12 @@ export const catalogResolvers: Resolvers = {
     product: (_parent, { id }, ctx) => {
       const parsed = fromGlobalId(id);
       return parsed?.type === 'Product' ? ctx.loaders.products.load(parsed.key) : null;
+    },
+    productChanges: async (_parent, args, ctx) => {
+      const page = await fetchChanges<ProductResource>(ctx, args, { service: 'catalog', path: '/products/changes', route: 'GET /products/changes', scope: syncScope('products') });
+      const updated = page.updated.map((p): ProductModel => ({ ...p, __typename: 'Product' }));
+      for (const p of updated) ctx.loaders.products.prime(p.sku, p);
+      return { updated, deletedIds: page.deleted.map((sku) => toGlobalId('Product', sku)), syncToken: page.syncToken, hasMore: page.hasMore };
     },
   },
   Product: {

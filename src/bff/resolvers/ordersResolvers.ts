@@ -4,6 +4,8 @@ import { clientError, ErrorCode } from '../errors/index.js';
 import type { Resolvers, UserError } from '../generated/resolvers.js';
 import { fromGlobalId, toGlobalId } from '../ids/globalId.js';
 import type { OrderModel } from '../models.js';
+import { fetchChanges } from '../sync/fetchChanges.js';
+import { syncScope } from '../sync/syncToken.js';
 import { money, requireViewer, userError } from './shared.js';
 
 const MAX_LINES = 50;
@@ -21,6 +23,18 @@ export const ordersResolvers: Resolvers = {
       const items = body.items.map(toModel);
       for (const o of items) ctx.loaders.orders.prime(o.number, o);
       return toConnection({ ...body, items }, page, scope, (o) => [o.createdAt, o.number]);
+    },
+    orderChanges: async (user, args, ctx) => {
+      if (ctx.viewer?.sub !== user.id) throw clientError(ErrorCode.Forbidden, "Only the viewer's own orders can be synced.");
+      const page = await fetchChanges<OrderResource>(ctx, args, {
+        service: 'orders',
+        path: `/orders/changes?userId=${encodeURIComponent(user.id)}`,
+        route: 'GET /orders/changes',
+        scope: syncScope('orders', user.id),
+      });
+      const updated = page.updated.map(toModel);
+      for (const o of updated) ctx.loaders.orders.prime(o.number, o);
+      return { updated, deletedIds: page.deleted.map((number) => toGlobalId('Order', number)), syncToken: page.syncToken, hasMore: page.hasMore };
     },
   },
   Order: {

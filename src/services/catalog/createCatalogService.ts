@@ -1,14 +1,24 @@
 import { join } from 'node:path';
-import { eq, ilike, inArray, sql, type SQL } from 'drizzle-orm';
+import { eq, getTableColumns, ilike, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Bus } from '../../bus/index.js';
-import type { ProductResource } from '../../contracts/index.js';
+import type { ChangesResponse, ProductResource } from '../../contracts/index.js';
 import { migrate, type Database } from '../../db/index.js';
 import { projectRoot } from '../../util/projectRoot.js';
+import { formatPosition, parseChangesQuery, purgeTombstones, readChanges, type ChangeFeed } from '../changes/index.js';
 import { createServiceApp, parseBody, parseIds, parseKeyset, parseLimit, reject } from '../http/createServiceApp.js';
 import { keysetPage, type KeysetOrdering } from '../http/keysetPage.js';
 import { products, type ProductRow } from './catalogTables.js';
 
+/** The catalog's change feed: products, and tombstones of deleted ones (migration 0001). */
+export const productChangeFeed: ChangeFeed = { name: 'products', schema: 'catalog', table: 'products', tombstones: 'product_tombstones', key: 'sku' };
+
+export interface CatalogServiceOptions {
+  database: Database;
+  bus: Bus;
+  /** How long a deleted product's tombstone is kept for the change feed, in days. @default 30 */
+  tombstoneRetentionDays?: number;
+}
 
 const toProduct = (row: ProductRow): ProductResource => ({
   sku: row.sku,
@@ -43,9 +53,11 @@ const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
  * The catalog service. Its key is the SKU. Routes:
  * - `GET /products?ids=a,b` batch (unknown SKUs are absent from `items`);
  * - `GET /products?limit=&after=&before=&direction=&search=` keyset list ordered by (name, sku);
- * - `PUT /products/:sku` upsert, `DELETE /products/:sku` (admin).
+ * - `GET /products/changes?since=&limit=` the change feed (`ChangesResponse`);
+ * - `PUT /products/:sku` upsert, `DELETE /products/:sku` (admin);
+ * - `POST /products/changes/purge` (admin) deletes the tombstones older than the retention now, as the hourly job does.
  */
-export function createCatalogService({ database, bus }: { database: Database; bus: Bus }) {
+export function createCatalogService({ database, bus, tombstoneRetentionDays = 30 }: CatalogServiceOptions) {
   const { db } = database;
   const app = createServiceApp('catalog');
 
@@ -76,6 +88,14 @@ export function createCatalogService({ database, bus }: { database: Database; bu
     return { items: page.items.map(toProduct), hasNext: page.hasNext, hasPrevious: page.hasPrevious };
   });
 
+  app.get<{ Querystring: Record<string, string | undefined> }>('/products/changes', async (request, reply) => {
+    const query = parseChangesQuery(request.query);
+    if ('message' in query) return reject(reply, 400, { code: 'INVALID_INPUT', ...query });
+    const page = await readChanges(db, productChangeFeed, query, (tx, skus) => tx.select().from(products).where(inArray(products.sku, skus)), (row) => row.sku);
+    if (page.status === 'expired') return reject(reply, 410, { code: 'SINCE_EXPIRED', field: 'since', message: page.message });
+    return { updated: page.updated.map(toProduct), deleted: page.deleted, next: formatPosition(page.next), hasMore: page.hasMore } satisfies ChangesResponse<ProductResource>;
+  });
+
   app.put<{ Params: { sku: string } }>('/products/:sku', async (request, reply) => {
     const { sku } = request.params;
     if (!skuPattern.test(sku)) return reject(reply, 400, { code: 'INVALID_INPUT', field: 'sku', message: `sku: expected 1 to 64 letters, digits, ".", "_" or "-", got ${JSON.stringify(sku)}` });
@@ -86,10 +106,10 @@ export function createCatalogService({ database, bus }: { database: Database; bu
       .insert(products)
       .values({ sku, ...values })
       .onConflictDoUpdate({ target: products.sku, set: { ...values, updatedAt: sql`now()` } })
-      .returning({ sku: products.sku, inserted: sql<boolean>`(xmax = 0)` });
-    const [saved] = await db.select().from(products).where(eq(products.sku, row!.sku));
+      // One statement: a separate read afterwards could find the row deleted in between.
+      .returning({ ...getTableColumns(products), inserted: sql<boolean>`(xmax = 0)` });
     await bus.publish({ topic: 'products', sku });
-    return reply.code(row!.inserted ? 201 : 200).send({ product: toProduct(saved!) });
+    return reply.code(row!.inserted ? 201 : 200).send({ product: toProduct(row!) });
   });
 
   app.delete<{ Params: { sku: string } }>('/products/:sku', async (request, reply) => {
@@ -99,9 +119,15 @@ export function createCatalogService({ database, bus }: { database: Database; bu
     return reply.code(204).send();
   });
 
+  /** Deletes the tombstones older than the retention, as of `now`; resolves with how many. */
+  const purge = (now = new Date()) => purgeTombstones(db, productChangeFeed, { olderThan: new Date(now.getTime() - tombstoneRetentionDays * 86_400_000) });
+  app.post('/products/changes/purge', async () => ({ purged: await purge() }));
+
   return {
     name: 'catalog' as const,
     app,
     migrate: () => migrate(database, { schema: 'catalog', folder: join(projectRoot(), 'src/services/catalog/migrations') }),
+    /** The tombstone purge, which the services' hourly job runs. */
+    purgeTombstones: purge,
   };
 }

@@ -70,8 +70,9 @@ export function parseKeyset(raw: string | undefined, arity: number): unknown[] |
   return `expected a JSON array of ${arity} sort values, got ${JSON.stringify(raw.slice(0, 80))}`;
 }
 
-export function parseLimit(raw: string | undefined, max = 101): number | string {
-  if (raw === undefined) return 20;
+/** Parses `?limit=`: an integer from 1 to `max`, `fallback` when absent; a message for anything else. */
+export function parseLimit(raw: string | undefined, max = 101, fallback = 20): number | string {
+  if (raw === undefined) return fallback;
   const n = Number(raw);
   return Number.isInteger(n) && n >= 1 && n <= max ? n : `limit: expected an integer from 1 to ${max}, got ${JSON.stringify(raw)}`;
 }

@@ -2,13 +2,23 @@ import { join } from 'node:path';
 import { asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Bus } from '../../bus/index.js';
-import type { OrderResource } from '../../contracts/index.js';
+import type { ChangesResponse, OrderResource } from '../../contracts/index.js';
 import { migrate, selectRows, type Database, type Db } from '../../db/index.js';
 import { projectRoot } from '../../util/projectRoot.js';
+import { formatPosition, parseChangesQuery, purgeTombstones, readChanges, type ChangeFeed } from '../changes/index.js';
 import { createServiceApp, parseBody, parseIds, parseKeyset, parseLimit, reject } from '../http/createServiceApp.js';
 import { keysetPage, type KeysetOrdering } from '../http/keysetPage.js';
 import { orderLines, orders, orderStatuses, type OrderLineRow, type OrderRow, type OrderStatus } from './ordersTables.js';
 
+/** The orders change feed, one per user: their orders, and tombstones of orders they no longer have (migration 0001). */
+export const orderChangeFeed: ChangeFeed = { name: 'orders', schema: 'orders', table: 'orders', tombstones: 'order_tombstones', key: 'number', owner: 'user_id' };
+
+export interface OrdersServiceOptions {
+  database: Database;
+  bus: Bus;
+  /** How long the tombstone of an order a user no longer has is kept for the change feed, in days. @default 30 */
+  tombstoneRetentionDays?: number;
+}
 
 /** The list ordering of `GET /orders`: newest first, then by number. Index: orders_user_created_number_idx. */
 export const newestFirst: KeysetOrdering = {
@@ -59,10 +69,12 @@ async function loadOrders(db: Db, rows: OrderRow[]): Promise<OrderResource[]> {
  * - `GET /orders?ids=a,b` batch, lines included;
  * - `GET /orders?userId=&status=&limit=&after=&before=&direction=` keyset list, newest first,
  *   ordered by (createdAt desc, number desc);
+ * - `GET /orders/changes?userId=&since=&limit=` the user's change feed (`ChangesResponse`), lines included;
  * - `POST /orders` place, `POST /orders/:number/cancel` (the customer's side),
- *   `POST /orders/:number/status` (the fulfilment side).
+ *   `POST /orders/:number/status` (the fulfilment side);
+ * - `POST /orders/changes/purge` (admin) deletes the tombstones older than the retention now, as the hourly job does.
  */
-export function createOrdersService({ database, bus }: { database: Database; bus: Bus }) {
+export function createOrdersService({ database, bus, tombstoneRetentionDays = 30 }: OrdersServiceOptions) {
   const { db } = database;
   const app = createServiceApp('orders');
 
@@ -94,6 +106,22 @@ export function createOrdersService({ database, bus }: { database: Database; bus
       limit: limit as number,
     });
     return { items: await loadOrders(db, page.items), hasNext: page.hasNext, hasPrevious: page.hasPrevious };
+  });
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/orders/changes', async (request, reply) => {
+    const userId = request.query.userId;
+    if (!userId) return reject(reply, 400, { code: 'INVALID_INPUT', field: 'userId', message: 'userId: required, the feed holds one user\'s orders' });
+    const query = parseChangesQuery(request.query);
+    if ('message' in query) return reject(reply, 400, { code: 'INVALID_INPUT', ...query });
+    const page = await readChanges(
+      db,
+      orderChangeFeed,
+      { ...query, owner: userId },
+      async (tx, numbers) => loadOrders(tx, await tx.select().from(orders).where(inArray(orders.number, numbers))),
+      (order) => order.number,
+    );
+    if (page.status === 'expired') return reject(reply, 410, { code: 'SINCE_EXPIRED', field: 'since', message: page.message });
+    return { updated: page.updated, deleted: page.deleted, next: formatPosition(page.next), hasMore: page.hasMore } satisfies ChangesResponse<OrderResource>;
   });
 
   app.post('/orders', async (request, reply) => {
@@ -145,9 +173,15 @@ export function createOrdersService({ database, bus }: { database: Database; bus
     return { order: (await loadOrders(db, [row]))[0] };
   });
 
+  /** Deletes the tombstones older than the retention, as of `now`; resolves with how many. */
+  const purge = (now = new Date()) => purgeTombstones(db, orderChangeFeed, { olderThan: new Date(now.getTime() - tombstoneRetentionDays * 86_400_000) });
+  app.post('/orders/changes/purge', async () => ({ purged: await purge() }));
+
   return {
     name: 'orders' as const,
     app,
     migrate: () => migrate(database, { schema: 'orders', folder: join(projectRoot(), 'src/services/orders/migrations') }),
+    /** The tombstone purge, which the services' hourly job runs. */
+    purgeTombstones: purge,
   };
 }

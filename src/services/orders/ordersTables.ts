@@ -1,4 +1,6 @@
-import { index, integer, pgSchema, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { bigint, index, integer, pgSchema, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { xid8 } from '../../db/index.js';
 
 export const ordersSchema = pgSchema('orders');
 
@@ -15,8 +17,31 @@ export const orders = ordersSchema.table(
     totalCents: integer('total_cents').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    /** Position in the user's change feed, set by trigger on every insert and update (migration 0001). */
+    changeXid: xid8('change_xid').notNull().default(sql`pg_current_xact_id()`),
+    changeSeq: bigint('change_seq', { mode: 'bigint' }).notNull().default(sql`nextval('orders.order_change_seq')`),
   },
-  (t) => [index('orders_user_created_number_idx').on(t.userId, t.createdAt, t.number)],
+  (t) => [
+    index('orders_user_created_number_idx').on(t.userId, t.createdAt, t.number),
+    index('orders_user_change_idx').on(t.userId, t.changeXid, t.changeSeq),
+  ],
+);
+
+/** An order its user no longer has (deleted, or moved to another user), kept for that user's change feed. */
+export const orderTombstones = ordersSchema.table(
+  'order_tombstones',
+  {
+    userId: text('user_id').notNull(),
+    number: text('number').notNull(),
+    changeXid: xid8('change_xid').notNull().default(sql`pg_current_xact_id()`),
+    changeSeq: bigint('change_seq', { mode: 'bigint' }).notNull().default(sql`nextval('orders.order_change_seq')`),
+    deletedAt: timestamp('deleted_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.number] }),
+    index('order_tombstones_user_change_idx').on(t.userId, t.changeXid, t.changeSeq),
+    index('order_tombstones_deleted_at_idx').on(t.deletedAt),
+  ],
 );
 
 export const orderLines = ordersSchema.table(

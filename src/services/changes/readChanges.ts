@@ -1,0 +1,143 @@
+import { sql, type SQL } from 'drizzle-orm';
+import { selectRows, type Db } from '../../db/index.js';
+import type { ChangeFeed } from './ChangeFeed.js';
+import { comparePositions, type FeedPosition } from './feedPosition.js';
+
+export interface ChangesRequest {
+  /** Resume after this position. `undefined`: a full sync, every live row and no tombstones. */
+  since: FeedPosition | undefined;
+  /** Most changes (updated and deleted together) in the page. */
+  limit: number;
+  /** Whose feed to read; required when the feed has an owner column. */
+  owner?: string;
+}
+
+export type ChangesPage<T> =
+  | {
+      status: 'ok';
+      /** Rows created or changed after `since`, in change order. */
+      updated: T[];
+      /** Keys deleted after `since`; never also in `updated`. */
+      deleted: string[];
+      /** Where the next page starts; never before `since`. */
+      next: FeedPosition;
+      /** More changes lie after `next` already. */
+      hasMore: boolean;
+    }
+  | { status: 'expired'; message: string };
+
+const START: FeedPosition = { xid: 0n, seq: 0n };
+
+/*
+ * Why this never skips a change, and why it reads the way it does.
+ *
+ * Triggers stamp every row version with its transaction's id, `pg_current_xact_id()`, and a
+ * sequence value. A timestamp or a sequence alone is not a safe watermark: a transaction that
+ * took its value early and commits late appears behind a position the client has already passed.
+ * A transaction id is safe once bounded: the xmin of a snapshot is the oldest transaction still
+ * running, so every id below it has finished, committed or not, and nothing can ever again be
+ * stamped below it (ids only grow; a transaction gets its id at its first write, later than any
+ * snapshot taken before). A page therefore returns only versions stamped below the bound of its
+ * snapshot; versions of transactions still running are left for a later pull, never jumped over.
+ * Everything is read in one REPEATABLE READ snapshot, so the bound, the rows, the tombstones and
+ * the purge horizon agree with each other. The reader is read-only and never takes an id itself.
+ *
+ * The bound is the xmin of the running transactions of this database only: ids are shared by
+ * the whole cluster, and a long transaction in another database (which cannot write here) must
+ * not hold this feed back. An id is left out only when pg_stat_activity positively names another
+ * database for it; anything unknown (another role's backend, a finished one) keeps it in, which
+ * at worst delays a change. Bounds from different snapshots may therefore differ slightly, so the
+ * next position is never moved behind `since`; everything below `since` is already settled.
+ *
+ * A page that is full resumes right after its last change, not at the bound, so the next page
+ * neither repeats nor skips what lies between. A row changed again after being sent gets a new,
+ * later stamp and is sent again; a deleted row's tombstone is stamped the same way. A tombstone
+ * whose key is live in the snapshot is stale (the row came back) and is not sent, so one key is
+ * never both updated and deleted in a page.
+ */
+export async function readChanges<T>(
+  db: Db,
+  feed: ChangeFeed,
+  { since, limit, owner }: ChangesRequest,
+  load: (tx: Db, keys: string[]) => PromiseLike<T[]>,
+  keyOf: (row: T) => string,
+): Promise<ChangesPage<T>> {
+  if ((feed.owner === undefined) !== (owner === undefined)) {
+    throw new Error(`readChanges: the ${feed.name} feed ${feed.owner ? `is per ${feed.owner}: pass owner` : 'has no owner: pass none'}`);
+  }
+  const id = sql.identifier;
+  const table = sql`${id(feed.schema)}.${id(feed.table)}`;
+  const tombstones = sql`${id(feed.schema)}.${id(feed.tombstones)}`;
+  const horizons = sql`${id(feed.schema)}.change_feed_horizons`;
+  const from = since ?? START;
+
+  return db.transaction(
+    async (transaction) => {
+      const tx = transaction as unknown as Db;
+      // The first statement takes the transaction's snapshot.
+      const [snapshot] = await selectRows<{ xmax: string; bound: string; horizon: string | null }>(
+        tx,
+        sql`WITH snapshot AS MATERIALIZED (SELECT pg_current_snapshot() AS s)
+            SELECT pg_snapshot_xmax(s)::text AS xmax,
+                   coalesce((SELECT x FROM pg_snapshot_xip(s) AS x
+                             WHERE xid(x) NOT IN (SELECT backend_xid FROM pg_stat_activity
+                                                  WHERE backend_xid IS NOT NULL AND datname IS NOT NULL AND datname <> current_database())
+                             ORDER BY x LIMIT 1),
+                            pg_snapshot_xmax(s))::text AS bound,
+                   (SELECT horizon_xid::text || '.' || horizon_seq::text FROM ${horizons} WHERE feed = ${feed.name}) AS horizon
+            FROM snapshot`,
+      );
+      const bound = BigInt(snapshot!.bound);
+      if (since) {
+        if (since.xid > BigInt(snapshot!.xmax)) {
+          return { status: 'expired', message: 'since: this position was not issued by this database (was it restored or replaced?); sync again from the start.' };
+        }
+        const [hx, hs] = snapshot!.horizon?.split('.') ?? [];
+        if (hx !== undefined && comparePositions(since, { xid: BigInt(hx), seq: BigInt(hs!) }) < 0) {
+          return { status: 'expired', message: 'since: deletions after this position have been purged (tombstone retention); wipe the local copy and sync again from the start.' };
+        }
+      }
+
+      const window = (alias: SQL) =>
+        sql`(${alias}.change_xid, ${alias}.change_seq) > (${from.xid.toString()}::xid8, ${from.seq.toString()}::bigint)
+            AND ${alias}.change_xid < ${bound.toString()}::xid8
+            ${owner !== undefined ? sql`AND ${alias}.${id(feed.owner!)} = ${owner}` : sql``}`;
+      type Change = { key: string; xid: string; seq: string };
+      const live = await selectRows<Change>(
+        tx,
+        sql`SELECT r.${id(feed.key)} AS key, r.change_xid::text AS xid, r.change_seq::text AS seq FROM ${table} AS r
+            WHERE ${window(sql`r`)} ORDER BY r.change_xid, r.change_seq LIMIT ${limit + 1}`,
+      );
+      const gone = since
+        ? await selectRows<Change>(
+            tx,
+            sql`SELECT t.${id(feed.key)} AS key, t.change_xid::text AS xid, t.change_seq::text AS seq FROM ${tombstones} AS t
+                WHERE ${window(sql`t`)}
+                  AND NOT EXISTS (SELECT 1 FROM ${table} AS r WHERE r.${id(feed.key)} = t.${id(feed.key)}
+                                  ${feed.owner ? sql`AND r.${id(feed.owner)} = t.${id(feed.owner)}` : sql``})
+                ORDER BY t.change_xid, t.change_seq LIMIT ${limit + 1}`,
+          )
+        : [];
+
+      const changes = [...live.map((c) => ({ ...c, deleted: false })), ...gone.map((c) => ({ ...c, deleted: true }))]
+        .map((c) => ({ ...c, position: { xid: BigInt(c.xid), seq: BigInt(c.seq) } }))
+        .sort((a, b) => comparePositions(a.position, b.position));
+      const hasMore = changes.length > limit;
+      const page = changes.slice(0, limit);
+      const end = { xid: bound, seq: 0n };
+      const next = hasMore ? page.at(-1)!.position : comparePositions(end, from) > 0 ? end : from;
+
+      const updatedKeys = page.filter((c) => !c.deleted).map((c) => c.key);
+      const rows = updatedKeys.length ? await load(tx, updatedKeys) : [];
+      const byKey = new Map(rows.map((row) => [keyOf(row), row]));
+      return {
+        status: 'ok',
+        updated: updatedKeys.map((key) => byKey.get(key)!),
+        deleted: page.filter((c) => c.deleted).map((c) => c.key),
+        next,
+        hasMore,
+      };
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
+}
