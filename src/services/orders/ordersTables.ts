@@ -1,4 +1,4 @@
-import { index, integer, pgSchema, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { index, integer, pgSchema, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 export const ordersSchema = pgSchema('orders');
 
@@ -15,8 +15,15 @@ export const orders = ordersSchema.table(
     totalCents: integer('total_cents').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    /** The key `POST /orders` was called with: a retry with the same user and key answers this order. */
+    idempotencyKey: text('idempotency_key'),
+    /** The key of the cancel that cancelled this order: a retry of that cancel answers success again. */
+    cancelIdempotencyKey: text('cancel_idempotency_key'),
   },
-  (t) => [index('orders_user_created_number_idx').on(t.userId, t.createdAt, t.number)],
+  (t) => [
+    index('orders_user_created_number_idx').on(t.userId, t.createdAt, t.number),
+    uniqueIndex('orders_user_idempotency_key_idx').on(t.userId, t.idempotencyKey),
+  ],
 );
 
 export const orderLines = ordersSchema.table(
