@@ -1,27 +1,31 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { createYoga, useReadinessCheck, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { createTokenVerifier, signDevToken } from '../auth/index.js';
 import type { Config } from '../config/loadConfig.js';
 import type { UserResource } from '../contracts/index.js';
-import type { Database } from '../db/index.js';
+import { migrate, type Database } from '../db/index.js';
+import { projectRoot } from '../util/projectRoot.js';
 import { authenticate } from './auth/authenticate.js';
 import type { Context } from './context.js';
 import { createSchema } from './createSchema.js';
 import { createDownstreamClient, type ServiceName } from './downstream/createDownstreamClient.js';
 import { maskError } from './errors/index.js';
+import { createIdempotencyStore, createRequestIdempotency } from './idempotency/index.js';
 import { createLoaders } from './loaders/createLoaders.js';
 import { createMetrics } from './metrics/createMetrics.js';
 import type { UserModel } from './models.js';
 import { useDisableIntrospection } from './plugins/useDisableIntrospection.js';
 import { useErrorCodes } from './plugins/useErrorCodes.js';
+import { useIdempotency } from './plugins/useIdempotency.js';
 import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
 import { requireViewer } from './resolvers/shared.js';
 
 export interface BffOptions {
   config: Config;
-  /** The BFF's own database (readiness; later its tables). */
+  /** The BFF's own database: readiness, and its tables in the `bff` schema (idempotency keys), migrated by `start()`. */
   database: Database;
   /** Base URL of each downstream service. */
   serviceUrls: Record<ServiceName, string>;
@@ -41,13 +45,26 @@ query Home {
 `;
 
 /**
- * The BFF: graphql-yoga on node:http. `start()` listens; `stop()` closes the server and the
- * downstream connections. Nothing listens before `start()`.
+ * The BFF: graphql-yoga on node:http. `start()` migrates the BFF's tables, listens and starts
+ * purging expired idempotency keys; `stop()` stops all three and closes the downstream
+ * connections. Nothing runs before `start()`.
  */
 export function createBff({ config, database, serviceUrls, logger }: BffOptions) {
   const production = config.nodeEnv === 'production';
   const metrics = createMetrics();
-  const downstream = createDownstreamClient({ urls: serviceUrls, timeoutMs: config.downstreamTimeoutMs, metrics });
+  const crashAfter = config.nodeEnv === 'test' ? config.testHooks.crashAfterDownstreamWrite : undefined;
+  const downstream = createDownstreamClient({
+    urls: serviceUrls,
+    timeoutMs: config.downstreamTimeoutMs,
+    metrics,
+    // Test builds only: die between a downstream write and the storing of its outcome.
+    afterCall: crashAfter
+      ? ({ route, status }) => {
+          if (route === crashAfter && status < 300) process.kill(process.pid, 'SIGKILL');
+        }
+      : undefined,
+  });
+  const idempotencyStore = createIdempotencyStore({ database, keyTtlMs: config.idempotency.keyTtlMs, lockTimeoutMs: config.idempotency.lockTimeoutMs });
   const verifier = createTokenVerifier({ auth: config.auth });
   let devToken: string | undefined;
 
@@ -59,6 +76,7 @@ export function createBff({ config, database, serviceUrls, logger }: BffOptions)
       viewer,
       loaders,
       downstream,
+      idempotency: createRequestIdempotency(idempotencyStore, request),
       viewerProfile() {
         profile ??= (async () => {
           const claims = requireViewer(context);
@@ -93,6 +111,7 @@ export function createBff({ config, database, serviceUrls, logger }: BffOptions)
     }),
     useMetricsEndpoint({ registry: metrics.registry }),
     useErrorCodes(),
+    useIdempotency(),
   ];
   if (production) plugins.push(useDisableIntrospection());
 
@@ -129,6 +148,7 @@ export function createBff({ config, database, serviceUrls, logger }: BffOptions)
   server.keepAliveTimeout = 65_000;
 
   let url: string | undefined;
+  let purgeTimer: NodeJS.Timeout | undefined;
   return {
     yoga,
     server,
@@ -139,6 +159,7 @@ export function createBff({ config, database, serviceUrls, logger }: BffOptions)
       return url;
     },
     async start({ port = config.port, host = config.host }: { port?: number; host?: string } = {}) {
+      await migrate(database, { schema: 'bff', folder: join(projectRoot(), 'src/bff/migrations') });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
@@ -149,9 +170,17 @@ export function createBff({ config, database, serviceUrls, logger }: BffOptions)
       const address = server.address() as AddressInfo;
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
       url = `http://${shownHost}:${address.port}/graphql`;
+      purgeTimer = setInterval(() => {
+        idempotencyStore.purgeExpired().then(
+          (purged) => purged && logger.info({ purged }, 'purged expired idempotency keys'),
+          (error: unknown) => logger.warn({ err: error }, 'purging expired idempotency keys failed; next try at the next interval'),
+        );
+      }, config.idempotency.purgeIntervalMs);
+      purgeTimer.unref();
       return url;
     },
     async stop() {
+      clearInterval(purgeTimer);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -23,6 +23,7 @@ export type Scalars = {
 };
 
 export type CancelOrderInput = {
+  /** As `PlaceOrderInput.idempotencyKey`: a retried cancel answers the first outcome. */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   orderId: Scalars['ID']['input'];
 };
@@ -133,7 +134,11 @@ export type PageInfo = {
 };
 
 export type PlaceOrderInput = {
-  /** Makes retries safe: the same key and input place the order once (see the API guide). */
+  /**
+   * Makes retries safe: the same key and input place the order once (`@idempotent`). 1 to 255
+   * visible ASCII characters, e.g. a UUID made when the user taps the button. Required unless the
+   * `Idempotency-Key` header carries it.
+   */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** 1 to 50 lines. */
   lines: Array<OrderLineInput>;
@@ -420,6 +425,10 @@ export type ResolversParentTypes = {
   UserError: UserError;
 };
 
+export type IdempotentDirectiveArgs = { };
+
+export type IdempotentDirectiveResolver<Result, Parent, ContextType = Context, Args = IdempotentDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type CancelOrderPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CancelOrderPayload'] = ResolversParentTypes['CancelOrderPayload']> = {
   order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
@@ -567,3 +576,6 @@ export type Resolvers<ContextType = Context> = {
   UserError?: UserErrorResolvers<ContextType>;
 };
 
+export type DirectiveResolvers<ContextType = Context> = {
+  idempotent?: IdempotentDirectiveResolver<any, any, ContextType>;
+};
