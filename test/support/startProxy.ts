@@ -19,8 +19,6 @@ export interface Proxy {
   release(): void;
   /** Resolves when a request to `route` is held; call it before sending that request. */
   held(route: string): Promise<void>;
-  /** Routes of the requests that reached the target, in order. */
-  forwarded: string[];
   close(): Promise<void>;
 }
 
@@ -29,10 +27,8 @@ export async function startProxy(target: string): Promise<Proxy> {
   const plans = new Map<string, ProxyAction[]>();
   let releases: (() => void)[] = [];
   const waiters = new Map<string, (() => void)[]>();
-  const forwarded: string[] = [];
 
-  async function forward(req: IncomingMessage, route: string, body: Buffer) {
-    forwarded.push(route);
+  async function forward(req: IncomingMessage, body: Buffer) {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string' && !['host', 'connection', 'content-length'].includes(name)) headers[name] = value;
     return fetch(target + req.url, { method: req.method, headers, body: req.method === 'GET' || req.method === 'HEAD' ? undefined : new Uint8Array(body) });
@@ -61,7 +57,7 @@ export async function startProxy(target: string): Promise<Proxy> {
           waiters.delete(route);
           await released;
         }
-        const answer = await forward(req, route, body);
+        const answer = await forward(req, body);
         if (action === 'loseAnswer') {
           await answer.text();
           return; // never answered: the client's deadline ends it
@@ -80,7 +76,6 @@ export async function startProxy(target: string): Promise<Proxy> {
   };
   return {
     url: `http://127.0.0.1:${port}`,
-    forwarded,
     once(route, action) {
       plans.set(route, [...(plans.get(route) ?? []), action]);
     },

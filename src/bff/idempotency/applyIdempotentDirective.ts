@@ -12,7 +12,8 @@ export const RETRY_AFTER_SECONDS = 1;
 /**
  * Makes every Mutation field marked `@idempotent` in the SDL idempotent (design.md §6), by
  * wrapping its resolver in place (the schema is the caller's own, fresh from
- * `makeExecutableSchema`). Such a field needs an `input` argument with an `idempotencyKey`.
+ * `makeExecutableSchema`). Such a field needs an `input` argument with an `idempotencyKey`;
+ * without one, this throws at start. `directiveName` @default 'idempotent'
  */
 export function applyIdempotentDirective(schema: GraphQLSchema, directiveName = 'idempotent'): GraphQLSchema {
   for (const field of Object.values(schema.getMutationType()?.getFields() ?? {})) {
