@@ -172,7 +172,9 @@ export function createBff({ config, database, serviceUrls, logger }: BffOptions)
       url = `http://${shownHost}:${address.port}/graphql`;
       purgeTimer = setInterval(() => {
         idempotencyStore.purgeExpired().then(
-          (purged) => purged && logger.info({ purged }, 'purged expired idempotency keys'),
+          (purged) => {
+            if (purged) logger.info({ purged }, 'purged expired idempotency keys');
+          },
           (error: unknown) => logger.warn({ err: error }, 'purging expired idempotency keys failed; next try at the next interval'),
         );
       }, config.idempotency.purgeIntervalMs);

@@ -27,7 +27,7 @@ export interface DownstreamClientOptions {
   /** Deadline of one call, in milliseconds. */
   timeoutMs: number;
   metrics: Metrics;
-  /** Called after each call the service answered (any status), before the caller sees it; a throw is the caller's error. @default none */
+  /** Called after each call the service answered (any status), before the caller sees the answer; for test hooks. @default none */
   afterCall?: (call: { service: ServiceName; route: string; status: number }) => void;
 }
 
