@@ -30,6 +30,7 @@ export type CacheControlScope =
   | 'PUBLIC';
 
 export type CancelOrderInput = {
+  /** As `PlaceOrderInput.idempotencyKey`: a retried cancel answers the first outcome. */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   orderId: Scalars['ID']['input'];
 };
@@ -153,7 +154,11 @@ export type PageInfo = {
 };
 
 export type PlaceOrderInput = {
-  /** Makes retries safe: the same key and input place the order once (see the API guide). */
+  /**
+   * Makes retries safe: the same key and input place the order once (`@idempotent`). 1 to 255
+   * visible ASCII characters, e.g. a UUID made when the user taps the button. Required unless the
+   * `Idempotency-Key` header carries it.
+   */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** 1 to 50 lines. */
   lines: Array<OrderLineInput>;

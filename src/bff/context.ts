@@ -1,5 +1,6 @@
 import type { VerifiedClaims } from '../auth/index.js';
 import type { DownstreamClient } from './downstream/createDownstreamClient.js';
+import type { RequestIdempotency } from './idempotency/index.js';
 import type { Loaders } from './loaders/createLoaders.js';
 import type { UserModel } from './models.js';
 
@@ -13,4 +14,6 @@ export interface Context {
   downstream: DownstreamClient;
   /** The viewer's profile, created by the users service on first sight; once per request. */
   viewerProfile(): Promise<UserModel>;
+  /** The idempotency keys of this request's `@idempotent` fields. */
+  idempotency: RequestIdempotency;
 }

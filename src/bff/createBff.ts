@@ -1,17 +1,20 @@
 import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { createYoga, useReadinessCheck, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { createTokenVerifier, signDevToken } from '../auth/index.js';
 import type { Config } from '../config/loadConfig.js';
 import type { UserResource } from '../contracts/index.js';
-import type { Database } from '../db/index.js';
+import { migrate, type Database } from '../db/index.js';
+import { projectRoot } from '../util/projectRoot.js';
 import { authenticate } from './auth/authenticate.js';
 import type { Context } from './context.js';
 import { createSchema } from './createSchema.js';
 import { createDownstreamClient, type ServiceName } from './downstream/createDownstreamClient.js';
 import { maskError } from './errors/index.js';
+import { createIdempotencyStore, createRequestIdempotency } from './idempotency/index.js';
 import { createLoaders } from './loaders/createLoaders.js';
 import { createMetrics } from './metrics/createMetrics.js';
 import type { UserModel } from './models.js';
@@ -21,6 +24,7 @@ import { useCsrfPrevention } from './plugins/useCsrfPrevention.js';
 import { useDisableIntrospection } from './plugins/useDisableIntrospection.js';
 import { useErrorCodes } from './plugins/useErrorCodes.js';
 import { useHttpCaching } from './plugins/useHttpCaching.js';
+import { useIdempotency } from './plugins/useIdempotency.js';
 import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
 import { usePersistedOperations } from './plugins/usePersistedOperations.js';
 import { requireViewer } from './resolvers/shared.js';
@@ -28,7 +32,7 @@ import { createWebSocketTransport } from './transport/createWebSocketTransport.j
 
 export interface BffOptions {
   config: Config;
-  /** The BFF's own database (readiness; later its tables). */
+  /** The BFF's own database: readiness, and its tables in the `bff` schema (idempotency keys), migrated by `start()`. */
   database: Database;
   /** Base URL of each downstream service. */
   serviceUrls: Record<ServiceName, string>;
@@ -55,14 +59,27 @@ const label = (value: string | null) => (value ? value.replace(/[^\w.+-]/g, '_')
 /**
  * The BFF: graphql-yoga on node:http, graphql-ws on the same port and path. Creating it loads the
  * schema and validates every persisted-operation manifest (a `ManifestError` means it must not
- * start). `start()` listens; `stop()` closes sockets, the server and the downstream connections.
+ * start). `start()` migrates the BFF's tables, listens and starts purging expired idempotency
+ * keys; `stop()` closes sockets, stops the purge, the server and the downstream connections.
  */
 export function createBff({ config, database, serviceUrls, logger, plugins: extraPlugins = [] }: BffOptions) {
   const production = config.nodeEnv === 'production';
   const schema = createSchema();
   const operations = loadPersistedOperations(schema, resolve(config.persistedQueriesDir));
   const metrics = createMetrics();
-  const downstream = createDownstreamClient({ urls: serviceUrls, timeoutMs: config.downstreamTimeoutMs, metrics });
+  const crashAfter = config.nodeEnv === 'test' ? config.testHooks.crashAfterDownstreamWrite : undefined;
+  const downstream = createDownstreamClient({
+    urls: serviceUrls,
+    timeoutMs: config.downstreamTimeoutMs,
+    metrics,
+    // Test builds only: die between a downstream write and the storing of its outcome.
+    afterCall: crashAfter
+      ? ({ route, status }) => {
+          if (route === crashAfter && status < 300) process.kill(process.pid, 'SIGKILL');
+        }
+      : undefined,
+  });
+  const idempotencyStore = createIdempotencyStore({ database, keyTtlMs: config.idempotency.keyTtlMs, lockTimeoutMs: config.idempotency.lockTimeoutMs });
   const verifier = createTokenVerifier({ auth: config.auth });
   let devToken: string | undefined;
 
@@ -74,6 +91,7 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
       viewer,
       loaders,
       downstream,
+      idempotency: createRequestIdempotency(idempotencyStore, request),
       viewerProfile() {
         profile ??= (async () => {
           const claims = requireViewer(context);
@@ -117,6 +135,7 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
     }),
     useMetricsEndpoint({ registry: metrics.registry }),
     useErrorCodes(),
+    useIdempotency(),
   ];
   if (production) plugins.push(useDisableIntrospection());
   plugins.push(...extraPlugins);
@@ -156,6 +175,7 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
 
   let url: string | undefined;
   let webSocket: ReturnType<typeof createWebSocketTransport> | undefined;
+  let purgeTimer: NodeJS.Timeout | undefined;
   return {
     yoga,
     server,
@@ -167,6 +187,7 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
       return url;
     },
     async start({ port = config.port, host = config.host }: { port?: number; host?: string } = {}) {
+      await migrate(database, { schema: 'bff', folder: join(projectRoot(), 'src/bff/migrations') });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
@@ -178,10 +199,20 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
       const address = server.address() as AddressInfo;
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
       url = `http://${shownHost}:${address.port}/graphql`;
+      purgeTimer = setInterval(() => {
+        idempotencyStore.purgeExpired().then(
+          (purged) => {
+            if (purged) logger.info({ purged }, 'purged expired idempotency keys');
+          },
+          (error: unknown) => logger.warn({ err: error }, 'purging expired idempotency keys failed; next try at the next interval'),
+        );
+      }, config.idempotency.purgeIntervalMs);
+      purgeTimer.unref();
       return url;
     },
     async stop() {
       await webSocket?.close();
+      clearInterval(purgeTimer);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
 import { projectRoot } from '../util/projectRoot.js';
+import { applyIdempotentDirective } from './idempotency/index.js';
 import { catalogResolvers } from './resolvers/catalogResolvers.js';
 import { nodeResolvers } from './resolvers/nodeResolvers.js';
 import { ordersResolvers } from './resolvers/ordersResolvers.js';
@@ -17,11 +18,12 @@ export function readTypeDefs(dir = join(projectRoot(), 'schema')): string[] {
     .map((f) => readFileSync(join(dir, f), 'utf8'));
 }
 
-/** The executable schema: the SDL of `schema/` with the resolvers of each domain. */
+/** The executable schema: the SDL of `schema/` with the resolvers of each domain; `@idempotent` fields need keys. */
 export function createSchema(): GraphQLSchema {
-  return makeExecutableSchema({
+  const schema = makeExecutableSchema({
     typeDefs: readTypeDefs(),
     resolvers: [scalarResolvers, nodeResolvers, usersResolvers, catalogResolvers, ordersResolvers],
     inheritResolversFromInterfaces: true,
   });
+  return applyIdempotentDirective(schema);
 }

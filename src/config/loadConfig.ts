@@ -34,6 +34,22 @@ export interface Config {
   tombstoneRetentionDays: number;
   /** pino level. @default 'info' ('silent' under test) */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  idempotency: {
+    /** How long a key is kept from its first use: a retry within it replays, one after it runs anew. @default 7 days */
+    keyTtlMs: number;
+    /**
+     * How long a running request holds its key. Past it, a key whose request died (a crashed
+     * instance) is taken over by the next retry. Keep it longer than a mutation can take. @default 30 s
+     */
+    lockTimeoutMs: number;
+    /** How often expired keys are deleted. @default 1 hour */
+    purgeIntervalMs: number;
+  };
+  /** Fault injection, honoured only under `NODE_ENV=test` (refused at start otherwise). */
+  testHooks: {
+    /** `BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE`: a downstream route (e.g. `POST /orders`) after whose answer the process kills itself with SIGKILL. */
+    crashAfterDownstreamWrite: string | undefined;
+  };
 }
 
 export class ConfigError extends Error {
@@ -100,6 +116,22 @@ const positiveInt = (fallback: number) =>
       return Number(v);
     });
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration such as `500ms`, `30s`, `15m`, `1h` or `7d`, in milliseconds. */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const match = /^([1-9]\d*)(ms|s|m|h|d)$/.exec(v === undefined || v === '' ? fallback : v);
+      if (!match) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration such as 500ms, 30s, 15m, 1h or 7d, got "${v}"` });
+        return z.NEVER;
+      }
+      return Number(match[1]) * DURATION_UNITS[match[2]!]!;
+    });
+
 const envSchema = z.object({
   NODE_ENV: oneOf(['development', 'production', 'test'] as const),
   PORT: port(4000),
@@ -121,6 +153,10 @@ const envSchema = z.object({
   DOWNSTREAM_TIMEOUT_MS: positiveInt(2000),
   TOMBSTONE_RETENTION_DAYS: positiveInt(30),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  IDEMPOTENCY_KEY_TTL: duration('7d'),
+  IDEMPOTENCY_LOCK_TIMEOUT: duration('30s'),
+  IDEMPOTENCY_PURGE_INTERVAL: duration('1h'),
+  BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE: z.string().optional(),
 });
 
 /**
@@ -152,6 +188,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       problems.push('DATABASE_URL: required when NODE_ENV=production (embedded PGlite belongs to one process)');
     }
   }
+  if (e.BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE && nodeEnv !== 'test') {
+    problems.push(`BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE: a test hook, only allowed when NODE_ENV=test (NODE_ENV is ${nodeEnv})`);
+  }
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
 
   return {
@@ -169,5 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     downstreamTimeoutMs: e.DOWNSTREAM_TIMEOUT_MS,
     tombstoneRetentionDays: e.TOMBSTONE_RETENTION_DAYS,
     logLevel: e.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
+    idempotency: { keyTtlMs: e.IDEMPOTENCY_KEY_TTL, lockTimeoutMs: e.IDEMPOTENCY_LOCK_TIMEOUT, purgeIntervalMs: e.IDEMPOTENCY_PURGE_INTERVAL },
+    testHooks: { crashAfterDownstreamWrite: e.BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE || undefined },
   };
 }

@@ -25,7 +25,12 @@ export interface ProductResource {
 
 export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'SHIPPED' | 'DELIVERED' | 'CANCELLED';
 
-/** `GET /orders?ids=`, `GET /orders?userId=…`, `POST /orders` (orders service). The key is the `number`. */
+/**
+ * `GET /orders?ids=`, `GET /orders?userId=…`, `POST /orders` (orders service). The key is the `number`.
+ * `POST /orders` and `POST /orders/:number/cancel` take an `idempotencyKey`: a retry with the same
+ * user and key answers the first outcome (place: 200 with the order placed first) instead of
+ * writing again. The BFF's one-order-per-key guarantee across crashes rests on it.
+ */
 export interface OrderResource {
   number: string;
   userId: string;

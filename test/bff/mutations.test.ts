@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { signDevToken } from '../../src/auth/index.js';
 import { startTestSystem, type GraphQLResponse, type TestSystem } from '../support/startTestSystem.js';
 
@@ -71,7 +71,7 @@ function expectNoErrors(response: GraphQLResponse) {
 }
 
 async function placeOrder(as: string, lines: { productId: string; quantity: number }[]) {
-  const response = await system.gql(PLACE_ORDER, { input: { lines } }, { as });
+  const response = await system.gql(PLACE_ORDER, { input: { idempotencyKey: randomUUID(), lines } }, { as });
   expectNoErrors(response);
   expect(response.body.data.placeOrder.userErrors).toEqual([]);
   return response.body.data.placeOrder.order;
@@ -196,7 +196,7 @@ describe('placeOrder', () => {
     const calls = await system.countCalls(async () => {
       response = await system.gql(
         PLACE_ORDER,
-        { input: { lines: [{ productId: productId('SKU-0001'), quantity: 2 }, { productId: productId('SKU-0002'), quantity: 3 }] } },
+        { input: { idempotencyKey: randomUUID(), lines: [{ productId: productId('SKU-0001'), quantity: 2 }, { productId: productId('SKU-0002'), quantity: 3 }] } },
         { as: sub },
       );
     });
@@ -232,7 +232,7 @@ describe('placeOrder', () => {
     const sub = freshSub();
     let response!: GraphQLResponse;
     const calls = await system.countCalls(async () => {
-      response = await system.gql(PLACE_ORDER, { input: { lines: [{ productId: productId('SKU-9999'), quantity: 1 }] } }, { as: sub });
+      response = await system.gql(PLACE_ORDER, { input: { idempotencyKey: randomUUID(), lines: [{ productId: productId('SKU-9999'), quantity: 1 }] } }, { as: sub });
     });
     expectNoErrors(response);
     expect(response.body.data.placeOrder).toEqual({
@@ -248,7 +248,7 @@ describe('placeOrder', () => {
     const sub = freshSub();
     const response = await system.gql(
       PLACE_ORDER,
-      { input: { lines: [{ productId: productId('SKU-0001'), quantity: 1 }, { productId: productId('SKU-9999'), quantity: 1 }] } },
+      { input: { idempotencyKey: randomUUID(), lines: [{ productId: productId('SKU-0001'), quantity: 1 }, { productId: productId('SKU-9999'), quantity: 1 }] } },
       { as: sub },
     );
     expectNoErrors(response);
@@ -259,7 +259,7 @@ describe('placeOrder', () => {
   it('refuses a garbage productId with PRODUCT_NOT_FOUND', async () => {
     const sub = freshSub();
     const calls = await system.countCalls(async () => {
-      const response = await system.gql(PLACE_ORDER, { input: { lines: [{ productId: 'garbage!', quantity: 1 }] } }, { as: sub });
+      const response = await system.gql(PLACE_ORDER, { input: { idempotencyKey: randomUUID(), lines: [{ productId: 'garbage!', quantity: 1 }] } }, { as: sub });
       expectNoErrors(response);
       expect(response.body.data.placeOrder).toEqual({
         order: null,
@@ -273,7 +273,7 @@ describe('placeOrder', () => {
     const sub = freshSub();
     const response = await system.gql(
       PLACE_ORDER,
-      { input: { lines: [{ productId: productId('SKU-0001'), quantity: 1 }, { productId: productId('SKU-0002,'), quantity: 1 }] } },
+      { input: { idempotencyKey: randomUUID(), lines: [{ productId: productId('SKU-0001'), quantity: 1 }, { productId: productId('SKU-0002,'), quantity: 1 }] } },
       { as: sub },
     );
     expectNoErrors(response);
@@ -285,7 +285,7 @@ describe('placeOrder', () => {
 
   it('refuses quantity 0 with INVALID_INPUT on ["lines","0","quantity"]', async () => {
     const sub = freshSub();
-    const response = await system.gql(PLACE_ORDER, { input: { lines: [{ productId: productId('SKU-0001'), quantity: 0 }] } }, { as: sub });
+    const response = await system.gql(PLACE_ORDER, { input: { idempotencyKey: randomUUID(), lines: [{ productId: productId('SKU-0001'), quantity: 0 }] } }, { as: sub });
     expectNoErrors(response);
     expect(response.body.data.placeOrder).toEqual({
       order: null,
@@ -296,7 +296,7 @@ describe('placeOrder', () => {
   it('refuses an order without lines with INVALID_INPUT', async () => {
     const sub = freshSub();
     const calls = await system.countCalls(async () => {
-      const response = await system.gql(PLACE_ORDER, { input: { lines: [] } }, { as: sub });
+      const response = await system.gql(PLACE_ORDER, { input: { idempotencyKey: randomUUID(), lines: [] } }, { as: sub });
       expectNoErrors(response);
       expect(response.body.data.placeOrder.order).toBeNull();
       expect(response.body.data.placeOrder.userErrors).toEqual([{ code: 'INVALID_INPUT', message: expect.any(String), field: ['lines'] }]);
@@ -305,7 +305,7 @@ describe('placeOrder', () => {
   });
 
   it('answers UNAUTHENTICATED without a token', async () => {
-    const response = await system.gql(PLACE_ORDER, { input: { lines: [{ productId: productId('SKU-0001'), quantity: 1 }] } });
+    const response = await system.gql(PLACE_ORDER, { input: { idempotencyKey: randomUUID(), lines: [{ productId: productId('SKU-0001'), quantity: 1 }] } });
     expect(response.body.errors?.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
   });
 });
@@ -314,7 +314,7 @@ describe('cancelOrder', () => {
   it("cancels a PENDING order of the viewer", async () => {
     const sub = freshSub();
     const order = await placeOrder(sub, [{ productId: productId('SKU-0001'), quantity: 1 }]);
-    const response = await system.gql(CANCEL_ORDER, { input: { orderId: order.id } }, { as: sub });
+    const response = await system.gql(CANCEL_ORDER, { input: { idempotencyKey: randomUUID(), orderId: order.id } }, { as: sub });
     expectNoErrors(response);
     expect(response.body.data.cancelOrder).toEqual({ order: { id: order.id, number: order.number, status: 'CANCELLED' }, userErrors: [] });
     const node = await system.gql(NODE_ORDER, { id: order.id }, { as: sub });
@@ -324,8 +324,8 @@ describe('cancelOrder', () => {
   it('refuses to cancel an already cancelled order with ORDER_NOT_CANCELLABLE, carrying the order', async () => {
     const sub = freshSub();
     const order = await placeOrder(sub, [{ productId: productId('SKU-0001'), quantity: 1 }]);
-    await system.gql(CANCEL_ORDER, { input: { orderId: order.id } }, { as: sub });
-    const again = await system.gql(CANCEL_ORDER, { input: { orderId: order.id } }, { as: sub });
+    await system.gql(CANCEL_ORDER, { input: { idempotencyKey: randomUUID(), orderId: order.id } }, { as: sub });
+    const again = await system.gql(CANCEL_ORDER, { input: { idempotencyKey: randomUUID(), orderId: order.id } }, { as: sub });
     expectNoErrors(again);
     expect(again.body.data.cancelOrder).toEqual({
       order: { id: order.id, number: order.number, status: 'CANCELLED' },
@@ -337,7 +337,7 @@ describe('cancelOrder', () => {
     const owner = freshSub('owner');
     const other = freshSub('mallory');
     const order = await placeOrder(owner, [{ productId: productId('SKU-0001'), quantity: 1 }]);
-    const response = await system.gql(CANCEL_ORDER, { input: { orderId: order.id } }, { as: other });
+    const response = await system.gql(CANCEL_ORDER, { input: { idempotencyKey: randomUUID(), orderId: order.id } }, { as: other });
     expectNoErrors(response);
     expect(response.body.data.cancelOrder).toEqual({ order: null, userErrors: [{ code: 'NOT_FOUND', message: expect.any(String), field: expect.anything() }] });
     const node = await system.gql(NODE_ORDER, { id: order.id }, { as: owner });
@@ -346,7 +346,7 @@ describe('cancelOrder', () => {
 
   it('answers NOT_FOUND for an id that is not an order', async () => {
     const sub = freshSub();
-    const response = await system.gql(CANCEL_ORDER, { input: { orderId: productId('SKU-0001') } }, { as: sub });
+    const response = await system.gql(CANCEL_ORDER, { input: { idempotencyKey: randomUUID(), orderId: productId('SKU-0001') } }, { as: sub });
     expectNoErrors(response);
     expect(response.body.data.cancelOrder.order).toBeNull();
     expect(response.body.data.cancelOrder.userErrors.map((e: any) => e.code)).toEqual(['NOT_FOUND']);
@@ -356,7 +356,7 @@ describe('cancelOrder', () => {
     const sub = freshSub();
     const order = await placeOrder(sub, [{ productId: productId('SKU-0001'), quantity: 1 }]);
     await setOrderStatus(order.number, 'SHIPPED');
-    const response = await system.gql(CANCEL_ORDER, { input: { orderId: order.id } }, { as: sub });
+    const response = await system.gql(CANCEL_ORDER, { input: { idempotencyKey: randomUUID(), orderId: order.id } }, { as: sub });
     expectNoErrors(response);
     expect(response.body.data.cancelOrder).toEqual({
       order: { id: order.id, number: order.number, status: 'SHIPPED' },

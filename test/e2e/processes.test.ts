@@ -1,12 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { signDevToken } from '../../src/auth/index.js';
 import { projectRoot } from '../../src/util/projectRoot.js';
+import { buildProject } from '../support/buildProject.js';
 import { freePort, startNode, type RunningProcess } from '../support/processes.js';
 import { createTestDatabase } from '../support/testDatabase.js';
 import { operation, writeManifests } from '../support/apolloManifest.js';
@@ -24,9 +23,7 @@ async function post(url: string, query: string, token?: string) {
   return { status: response.status, body: (await response.json()) as { data?: any; errors?: any[] } };
 }
 
-beforeAll(async () => {
-  await promisify(execFile)('npm', ['run', 'build', '--silent'], { cwd: projectRoot(), timeout: 180_000 });
-}, 200_000);
+beforeAll(buildProject, 200_000);
 
 describe('npm start (embedded: PGlite, in-process services, development mode)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'mobile-bff-start-'));

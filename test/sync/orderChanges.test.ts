@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { demoOrders, seedDemoData } from '../../src/services/seed/seedDemoData.js';
 import { startTestSystem, type GraphQLResponse, type TestSystem } from '../support/startTestSystem.js';
@@ -63,7 +63,7 @@ async function pullAll(as: string, since: string | null, first?: number) {
 }
 
 async function placeOrder(as: string, sku = 'SKU-0001'): Promise<string> {
-  const response = await system.gql(PLACE_ORDER, { input: { lines: [{ productId: productId(sku), quantity: 2 }] } }, { as });
+  const response = await system.gql(PLACE_ORDER, { input: { idempotencyKey: randomUUID(), lines: [{ productId: productId(sku), quantity: 2 }] } }, { as });
   expect(response.body.data.placeOrder.userErrors).toEqual([]);
   return response.body.data.placeOrder.order.number;
 }
@@ -125,7 +125,7 @@ describe('viewer.orderChanges', () => {
     const alice = freshSub('alice');
     const number = await placeOrder(alice);
     const { token } = await pullAll(alice, null);
-    const cancelled = await system.gql(CANCEL_ORDER, { input: { orderId: orderId(number) } }, { as: alice });
+    const cancelled = await system.gql(CANCEL_ORDER, { input: { idempotencyKey: randomUUID(), orderId: orderId(number) } }, { as: alice });
     expect(cancelled.body.data.cancelOrder.userErrors).toEqual([]);
     const page = await pull(alice, token);
     expect(page.updated.map((o) => [o.number, o.status])).toEqual([[number, 'CANCELLED']]);

@@ -113,7 +113,7 @@ describe('sync tokens and the tombstone retention (30 days by default)', () => {
     const alice = `alice-${randomBytes(6).toString('hex')}`;
     const placed = await system.gql(
       `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { number } } }`,
-      { input: { lines: [{ productId: productId('SKU-0002'), quantity: 1 }] } },
+      { input: { idempotencyKey: randomBytes(8).toString('hex'), lines: [{ productId: productId('SKU-0002'), quantity: 1 }] } },
       { as: alice },
     );
     const number: string = placed.body.data.placeOrder.order.number;

@@ -27,6 +27,8 @@ export interface DownstreamClientOptions {
   /** Deadline of one call, in milliseconds. */
   timeoutMs: number;
   metrics: Metrics;
+  /** Called after each call the service answered (any status), before the caller sees the answer; for test hooks. @default none */
+  afterCall?: (call: { service: ServiceName; route: string; status: number }) => void;
 }
 
 const UNAVAILABLE_STATUSES = new Set([502, 503, 504]);
@@ -36,7 +38,7 @@ const UNAVAILABLE_STATUSES = new Set([502, 503, 504]);
  * Unreachable, timed out or 502/503/504 → `DownstreamUnavailableError` (the client sees
  * `DOWNSTREAM_UNAVAILABLE`); an unexpected status → `DownstreamResponseError` (masked).
  */
-export function createDownstreamClient({ urls, timeoutMs, metrics }: DownstreamClientOptions) {
+export function createDownstreamClient({ urls, timeoutMs, metrics, afterCall }: DownstreamClientOptions) {
   const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 64, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
 
   async function call<T>(service: ServiceName, { method = 'GET', path, route, body, expect = [200] }: DownstreamCall): Promise<DownstreamResponse<T>> {
@@ -52,6 +54,7 @@ export function createDownstreamClient({ urls, timeoutMs, metrics }: DownstreamC
       });
       status = String(response.statusCode);
       const text = await response.body.text();
+      afterCall?.({ service, route, status: response.statusCode });
       if (UNAVAILABLE_STATUSES.has(response.statusCode)) throw new DownstreamUnavailableError(service, `HTTP ${response.statusCode}`);
       const parsed: unknown = text ? JSON.parse(text) : undefined;
       if (!expect.includes(response.statusCode)) throw new DownstreamResponseError(service, route, response.statusCode, parsed);

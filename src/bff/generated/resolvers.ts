@@ -34,6 +34,7 @@ export type CacheControlScope =
   | 'PUBLIC';
 
 export type CancelOrderInput = {
+  /** As `PlaceOrderInput.idempotencyKey`: a retried cancel answers the first outcome. */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   orderId: Scalars['ID']['input'];
 };
@@ -157,7 +158,11 @@ export type PageInfo = {
 };
 
 export type PlaceOrderInput = {
-  /** Makes retries safe: the same key and input place the order once (see the API guide). */
+  /**
+   * Makes retries safe: the same key and input place the order once (`@idempotent`). 1 to 255
+   * visible ASCII characters, e.g. a UUID made when the user taps the button. Required unless the
+   * `Idempotency-Key` header carries it.
+   */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** 1 to 50 lines. */
   lines: Array<OrderLineInput>;
@@ -500,6 +505,10 @@ export type CacheControlDirectiveArgs = {
 
 export type CacheControlDirectiveResolver<Result, Parent, ContextType = Context, Args = CacheControlDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type IdempotentDirectiveArgs = { };
+
+export type IdempotentDirectiveResolver<Result, Parent, ContextType = Context, Args = IdempotentDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type CancelOrderPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CancelOrderPayload'] = ResolversParentTypes['CancelOrderPayload']> = {
   order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
@@ -674,4 +683,5 @@ export type Resolvers<ContextType = Context> = {
 
 export type DirectiveResolvers<ContextType = Context> = {
   cacheControl?: CacheControlDirectiveResolver<any, any, ContextType>;
+  idempotent?: IdempotentDirectiveResolver<any, any, ContextType>;
 };

@@ -3,6 +3,7 @@ import { cursorScope, pageQuery, toConnection, toPageRequest } from '../connecti
 import { clientError, ErrorCode } from '../errors/index.js';
 import type { Resolvers, UserError } from '../generated/resolvers.js';
 import { fromGlobalId, toGlobalId } from '../ids/globalId.js';
+import { downstreamIdempotencyKey } from '../idempotency/index.js';
 import type { OrderModel } from '../models.js';
 import { fetchChanges } from '../sync/fetchChanges.js';
 import { syncScope } from '../sync/syncToken.js';
@@ -48,7 +49,7 @@ export const ordersResolvers: Resolvers = {
     unitPrice: (line) => money(line.unitPriceCents, line.currency),
   },
   Mutation: {
-    placeOrder: async (_parent, { input }, ctx) => {
+    placeOrder: async (_parent, { input }, ctx, info) => {
       const viewer = requireViewer(ctx);
       const errors: UserError[] = [];
       if (input.lines.length < 1 || input.lines.length > MAX_LINES) {
@@ -81,14 +82,20 @@ export const ordersResolvers: Resolvers = {
         method: 'POST',
         path: '/orders',
         route: 'POST /orders',
-        body: { userId: viewer.sub, currency, lines: input.lines.map((line, i) => ({ sku: priced[i]!.sku, quantity: line.quantity, unitPriceCents: priced[i]!.priceCents })) },
-        expect: [201],
+        body: {
+          userId: viewer.sub,
+          currency,
+          lines: input.lines.map((line, i) => ({ sku: priced[i]!.sku, quantity: line.quantity, unitPriceCents: priced[i]!.priceCents })),
+          idempotencyKey: downstreamIdempotencyKey(ctx, info),
+        },
+        // 200: an earlier attempt of this request placed the order (its answer was lost).
+        expect: [200, 201],
       });
       const order = toModel(body.order);
       ctx.loaders.orders.prime(order.number, order);
       return { order, userErrors: [] };
     },
-    cancelOrder: async (_parent, { input }, ctx) => {
+    cancelOrder: async (_parent, { input }, ctx, info) => {
       const viewer = requireViewer(ctx);
       const parsed = fromGlobalId(input.orderId);
       if (parsed?.type !== 'Order') return { order: null, userErrors: [userError('NOT_FOUND', 'This order does not exist.', ['orderId'])] };
@@ -96,7 +103,7 @@ export const ordersResolvers: Resolvers = {
         method: 'POST',
         path: `/orders/${encodeURIComponent(parsed.key)}/cancel`,
         route: 'POST /orders/:number/cancel',
-        body: { userId: viewer.sub },
+        body: { userId: viewer.sub, idempotencyKey: downstreamIdempotencyKey(ctx, info) },
         expect: [200, 404, 409],
       });
       if (response.status === 404) return { order: null, userErrors: [userError('NOT_FOUND', 'This order does not exist.', ['orderId'])] };

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Bus } from '../../bus/index.js';
 import type { ChangesResponse, OrderResource } from '../../contracts/index.js';
@@ -34,8 +34,9 @@ const placeBody = z.object({
     .array(z.object({ sku: z.string().min(1).max(64), quantity: z.number().int().min(1).max(999), unitPriceCents: z.number().int().min(0) }))
     .min(1)
     .max(50),
+  idempotencyKey: z.string().min(1).max(255).optional(),
 });
-const cancelBody = z.object({ userId: z.string().min(1).max(255) });
+const cancelBody = z.object({ userId: z.string().min(1).max(255), idempotencyKey: z.string().min(1).max(255).optional() });
 const statusBody = z.object({ status: z.enum(orderStatuses) });
 const cancellable: OrderStatus[] = ['PENDING', 'CONFIRMED'];
 
@@ -73,6 +74,10 @@ async function loadOrders(db: Db, rows: OrderRow[]): Promise<OrderResource[]> {
  * - `POST /orders` place, `POST /orders/:number/cancel` (the customer's side),
  *   `POST /orders/:number/status` (the fulfilment side);
  * - `POST /orders/changes/purge` (admin) deletes the tombstones older than the retention now, as the hourly job does.
+ *
+ * Place and cancel take an optional `idempotencyKey`: a retry with the same user and key answers
+ * the first outcome instead of writing again (place: the same order, 200 instead of 201), so a
+ * caller that lost the answer can always ask again.
  */
 export function createOrdersService({ database, bus, tombstoneRetentionDays = 30 }: OrdersServiceOptions) {
   const { db } = database;
@@ -127,16 +132,24 @@ export function createOrdersService({ database, bus, tombstoneRetentionDays = 30
   app.post('/orders', async (request, reply) => {
     const body = parseBody(placeBody, request.body, reply);
     if (!body) return reply;
-    const order = await db.transaction(async (tx) => {
+    const { order, created } = await db.transaction(async (tx) => {
       const [{ seq }] = (await selectRows<{ seq: string }>(tx as unknown as Db, sql`SELECT nextval('orders.order_number_seq')::text AS seq`)) as [{ seq: string }];
       const totalCents = body.lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
+      // A concurrent insert with the same key makes this one wait for it, then do nothing; the
+      // SELECT that follows, a statement of its own, sees the order it committed.
       const [row] = await tx
         .insert(orders)
-        .values({ number: seq, userId: body.userId, status: 'PENDING', currency: body.currency, totalCents })
+        .values({ number: seq, userId: body.userId, status: 'PENDING', currency: body.currency, totalCents, idempotencyKey: body.idempotencyKey ?? null })
+        .onConflictDoNothing({ target: [orders.userId, orders.idempotencyKey] })
         .returning();
+      if (!row) {
+        const [first] = await tx.select().from(orders).where(and(eq(orders.userId, body.userId), eq(orders.idempotencyKey, body.idempotencyKey!)));
+        return { order: (await loadOrders(tx as unknown as Db, [first!]))[0]!, created: false };
+      }
       await tx.insert(orderLines).values(body.lines.map((l, i) => ({ orderNumber: seq, lineNo: i + 1, ...l })));
-      return (await loadOrders(tx as unknown as Db, [row!]))[0]!;
+      return { order: (await loadOrders(tx as unknown as Db, [row]))[0]!, created: true };
     });
+    if (!created) return reply.code(200).send({ order });
     await bus.publish({ topic: 'orders', userId: order.userId, number: order.number });
     return reply.code(201).send({ order });
   });
@@ -147,8 +160,13 @@ export function createOrdersService({ database, bus, tombstoneRetentionDays = 30
     const outcome = await db.transaction(async (tx) => {
       const [row] = await tx.select().from(orders).where(eq(orders.number, request.params.number)).for('update');
       if (!row || row.userId !== body.userId) return { status: 404 as const };
+      if (body.idempotencyKey && row.cancelIdempotencyKey === body.idempotencyKey) return { status: 200 as const, row, repeated: true };
       if (!cancellable.includes(row.status)) return { status: 409 as const, row };
-      const [updated] = await tx.update(orders).set({ status: 'CANCELLED', updatedAt: sql`now()` }).where(eq(orders.number, row.number)).returning();
+      const [updated] = await tx
+        .update(orders)
+        .set({ status: 'CANCELLED', cancelIdempotencyKey: body.idempotencyKey ?? null, updatedAt: sql`now()` })
+        .where(eq(orders.number, row.number))
+        .returning();
       return { status: 200 as const, row: updated! };
     });
     if (outcome.status === 404) return reject(reply, 404, { code: 'NOT_FOUND', message: `No order ${JSON.stringify(request.params.number)} for this user` });
@@ -156,7 +174,7 @@ export function createOrdersService({ database, bus, tombstoneRetentionDays = 30
     if (outcome.status === 409) {
       return reply.code(409).send({ code: 'ORDER_NOT_CANCELLABLE', message: `Order ${order!.number} is ${order!.status.toLowerCase()} and can no longer be cancelled`, order });
     }
-    await bus.publish({ topic: 'orders', userId: order!.userId, number: order!.number });
+    if (!('repeated' in outcome)) await bus.publish({ topic: 'orders', userId: order!.userId, number: order!.number });
     return { order };
   });
 

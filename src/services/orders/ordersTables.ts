@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, pgSchema, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, pgSchema, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { xid8 } from '../../db/index.js';
 
 export const ordersSchema = pgSchema('orders');
@@ -20,10 +20,15 @@ export const orders = ordersSchema.table(
     /** Position in the user's change feed, set by trigger on every insert and update (migration 0001). */
     changeXid: xid8('change_xid').notNull().default(sql`pg_current_xact_id()`),
     changeSeq: bigint('change_seq', { mode: 'bigint' }).notNull().default(sql`nextval('orders.order_change_seq')`),
+    /** The key `POST /orders` was called with: a retry with the same user and key answers this order. */
+    idempotencyKey: text('idempotency_key'),
+    /** The key of the cancel that cancelled this order: a retry of that cancel answers success again. */
+    cancelIdempotencyKey: text('cancel_idempotency_key'),
   },
   (t) => [
     index('orders_user_created_number_idx').on(t.userId, t.createdAt, t.number),
     index('orders_user_change_idx').on(t.userId, t.changeXid, t.changeSeq),
+    uniqueIndex('orders_user_idempotency_key_idx').on(t.userId, t.idempotencyKey),
   ],
 );
 
