@@ -62,12 +62,14 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
   const schema = createSchema();
   const operations = loadPersistedOperations(schema, resolve(config.persistedQueriesDir));
   const metrics = createMetrics();
-  const downstream = createDownstreamClient({ urls: serviceUrls, timeoutMs: config.downstreamTimeoutMs, metrics });
+  const { resilience } = config;
+  const downstreamClient = createDownstreamClient({ urls: serviceUrls, timeoutMs: resilience.timeoutsMs, retries: resilience.retries, breaker: resilience.breaker, metrics });
   const verifier = createTokenVerifier({ auth: config.auth });
   let devToken: string | undefined;
 
   async function buildContext(request: Request): Promise<Context> {
     const viewer = await authenticate(verifier, request.headers.get('authorization'));
+    const downstream = downstreamClient.forRequest({ deadline: Date.now() + resilience.requestBudgetMs });
     const loaders = createLoaders(downstream);
     let profile: Promise<UserModel> | undefined;
     const context: Context = {
@@ -187,8 +189,10 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 5_000).unref();
       });
-      await downstream.close();
+      await downstreamClient.close();
     },
+    /** The state of a service's circuit breaker (`closed`, `half_open`, `open`). */
+    breakerState: (service: ServiceName) => downstreamClient.breakerState(service),
   };
 }
 
