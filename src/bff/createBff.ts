@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createYoga, useReadinessCheck, type Plugin } from 'graphql-yoga';
@@ -12,6 +12,7 @@ import type { Context } from './context.js';
 import { createSchema } from './createSchema.js';
 import { createDownstreamClient, type ServiceName } from './downstream/createDownstreamClient.js';
 import { maskError } from './errors/index.js';
+import { clientAddress, createEventLoopMonitor, createMemoryRateLimiter, createRedisRateLimiter } from './limits/index.js';
 import { createLoaders } from './loaders/createLoaders.js';
 import { createMetrics } from './metrics/createMetrics.js';
 import type { UserModel } from './models.js';
@@ -21,8 +22,11 @@ import { useCsrfPrevention } from './plugins/useCsrfPrevention.js';
 import { useDisableIntrospection } from './plugins/useDisableIntrospection.js';
 import { useErrorCodes } from './plugins/useErrorCodes.js';
 import { useHttpCaching } from './plugins/useHttpCaching.js';
+import { useLoadShedding } from './plugins/useLoadShedding.js';
 import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
+import { useOperationLimits } from './plugins/useOperationLimits.js';
 import { usePersistedOperations } from './plugins/usePersistedOperations.js';
+import { useRateLimit } from './plugins/useRateLimit.js';
 import { requireViewer } from './resolvers/shared.js';
 import { createWebSocketTransport } from './transport/createWebSocketTransport.js';
 
@@ -38,6 +42,9 @@ export interface BffOptions {
 }
 
 const ENDPOINTS = new Set(['/graphql', '/health', '/ready', '/metrics']);
+
+/** What yoga's node:http adapter passes plugins as the server context. */
+type NodeServerContext = { req?: IncomingMessage };
 
 const SAMPLE_QUERY = `# The viewer and the first products. Press the play button.
 query Home {
@@ -62,13 +69,30 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
   const schema = createSchema();
   const operations = loadPersistedOperations(schema, resolve(config.persistedQueriesDir));
   const metrics = createMetrics();
-  const { resilience } = config;
+  const { resilience, limits, lifecycle } = config;
   const downstreamClient = createDownstreamClient({ urls: serviceUrls, timeoutMs: resilience.timeoutsMs, retries: resilience.retries, breaker: resilience.breaker, metrics });
   const verifier = createTokenVerifier({ auth: config.auth });
+  const rateLimiter =
+    limits.rateLimit && (config.redisUrl ? createRedisRateLimiter({ url: config.redisUrl, ...limits.rateLimit, logger }) : createMemoryRateLimiter(limits.rateLimit));
+  const eventLoop = createEventLoopMonitor({ maxDelayMs: lifecycle.maxEventLoopDelayMs, sampleIntervalMs: lifecycle.eventLoopSampleMs });
   let devToken: string | undefined;
 
+  // The rate limit and the context both need the request's viewer: the token is verified once.
+  const viewers = new WeakMap<Request, Promise<Context['viewer']>>();
+  function viewerOf(request: Request) {
+    let viewer = viewers.get(request);
+    if (!viewer) viewers.set(request, (viewer = authenticate(verifier, request.headers.get('authorization'))));
+    return viewer;
+  }
+
+  /** Whom a request counts against: the verified token's subject, else the client's address. */
+  async function clientKey(request: Request, { req }: NodeServerContext) {
+    const viewer = await viewerOf(request).catch(() => null);
+    return viewer ? `sub:${viewer.sub}` : `ip:${clientAddress(req?.socket.remoteAddress, request.headers.get('x-forwarded-for'), limits.trustProxyHops)}`;
+  }
+
   async function buildContext(request: Request): Promise<Context> {
-    const viewer = await authenticate(verifier, request.headers.get('authorization'));
+    const viewer = await viewerOf(request);
     const downstream = downstreamClient.forRequest({ deadline: Date.now() + resilience.requestBudgetMs });
     const loaders = createLoaders(downstream);
     let profile: Promise<UserModel> | undefined;
@@ -97,6 +121,8 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
   }
 
   const plugins: Plugin[] = [
+    ...(lifecycle.maxEventLoopDelayMs > 0 ? [useLoadShedding({ overloaded: () => eventLoop.overloaded, onShed: () => metrics.rejectedRequests.inc({ reason: 'overloaded' }) })] : []),
+    ...(rateLimiter ? [useRateLimit<NodeServerContext>({ limiter: rateLimiter, keyOf: clientKey, onLimited: () => metrics.rejectedRequests.inc({ reason: 'rate_limited' }) }) as Plugin] : []),
     useCsrfPrevention(),
     usePersistedOperations({
       operations,
@@ -119,6 +145,7 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
     }),
     useMetricsEndpoint({ registry: metrics.registry }),
     useErrorCodes(),
+    useOperationLimits(limits.document),
   ];
   if (production) plugins.push(useDisableIntrospection());
   plugins.push(...extraPlugins);
@@ -127,6 +154,8 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
     schema,
     graphqlEndpoint: '/graphql',
     extraParamNames: ['documentId'],
+    maxRequestBodySize: limits.maxBodyBytes,
+    batching: limits.batchLimit > 0 ? { limit: limits.batchLimit } : false,
     healthCheckEndpoint: '/health',
     landingPage: false,
     graphiql: production
@@ -177,6 +206,7 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
         });
       });
       webSocket = createWebSocketTransport({ httpServer: server, yoga, schema, verifier });
+      if (lifecycle.maxEventLoopDelayMs > 0) eventLoop.start();
       const address = server.address() as AddressInfo;
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
       url = `http://${shownHost}:${address.port}/graphql`;
@@ -189,6 +219,8 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 5_000).unref();
       });
+      eventLoop.stop();
+      await rateLimiter?.close();
       await downstreamClient.close();
     },
     /** The state of a service's circuit breaker (`closed`, `half_open`, `open`). */

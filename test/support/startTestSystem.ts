@@ -32,6 +32,8 @@ export async function startTestSystem(env: Record<string, string> = {}, override
     PORT: '0',
     DATA_DIR: 'memory://',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    // Every test talks from 127.0.0.1 as fast as it can: no rate limit unless a test sets one.
+    RATE_LIMIT_PER_SECOND: '0',
     ...(database ? { DATABASE_URL: database.url } : {}),
     ...env,
   });

@@ -50,6 +50,12 @@ export function createMetrics({ defaultMetrics = true }: { defaultMetrics?: bool
       labelNames: ['service'] as const,
       registers: [registry],
     }),
+    rejectedRequests: new Counter({
+      name: 'bff_rejected_requests_total',
+      help: 'Requests refused before execution, by reason ("rate_limited", "overloaded").',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
   };
 }
 
