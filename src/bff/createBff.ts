@@ -1,4 +1,6 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IncomingMessage } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createYoga, useReadinessCheck, type Plugin } from 'graphql-yoga';
@@ -28,6 +30,8 @@ import { useOperationLimits } from './plugins/useOperationLimits.js';
 import { usePersistedOperations } from './plugins/usePersistedOperations.js';
 import { useRateLimit } from './plugins/useRateLimit.js';
 import { requireViewer } from './resolvers/shared.js';
+import { createHttpServer } from './transport/createHttpServer.js';
+import { requestIdOf } from './transport/requestIdOf.js';
 import { createWebSocketTransport } from './transport/createWebSocketTransport.js';
 
 export interface BffOptions {
@@ -62,7 +66,9 @@ const label = (value: string | null) => (value ? value.replace(/[^\w.+-]/g, '_')
 /**
  * The BFF: graphql-yoga on node:http, graphql-ws on the same port and path. Creating it loads the
  * schema and validates every persisted-operation manifest (a `ManifestError` means it must not
- * start). `start()` listens; `stop()` closes sockets, the server and the downstream connections.
+ * start). `start()` listens; `stop()` drains: `/ready` fails first (for `shutdownDelayMs`), then
+ * the listener closes, in-flight requests finish, WebSockets close with 1001, and the downstream
+ * connections and the rate limiter's Redis close.
  */
 export function createBff({ config, database, serviceUrls, logger, plugins: extraPlugins = [] }: BffOptions) {
   const production = config.nodeEnv === 'production';
@@ -72,6 +78,7 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
   const { resilience, limits, lifecycle } = config;
   const downstreamClient = createDownstreamClient({ urls: serviceUrls, timeoutMs: resilience.timeoutsMs, retries: resilience.retries, breaker: resilience.breaker, metrics });
   const verifier = createTokenVerifier({ auth: config.auth });
+  const requestLogger = new AsyncLocalStorage<Logger>();
   const rateLimiter =
     limits.rateLimit && (config.redisUrl ? createRedisRateLimiter({ url: config.redisUrl, ...limits.rateLimit, logger }) : createMemoryRateLimiter(limits.rateLimit));
   const eventLoop = createEventLoopMonitor({ maxDelayMs: lifecycle.maxEventLoopDelayMs, sampleIntervalMs: lifecycle.eventLoopSampleMs });
@@ -93,7 +100,10 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
 
   async function buildContext(request: Request): Promise<Context> {
     const viewer = await viewerOf(request);
-    const downstream = downstreamClient.forRequest({ deadline: Date.now() + resilience.requestBudgetMs });
+    const downstream = downstreamClient.forRequest({
+      requestId: requestIdOf(request.headers.get('x-request-id')),
+      deadline: Date.now() + resilience.requestBudgetMs,
+    });
     const loaders = createLoaders(downstream);
     let profile: Promise<UserModel> | undefined;
     const context: Context = {
@@ -120,6 +130,7 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
     return context;
   }
 
+  let http: ReturnType<typeof createHttpServer> | undefined;
   const plugins: Plugin[] = [
     ...(lifecycle.maxEventLoopDelayMs > 0 ? [useLoadShedding({ overloaded: () => eventLoop.overloaded, onShed: () => metrics.rejectedRequests.inc({ reason: 'overloaded' }) })] : []),
     ...(rateLimiter ? [useRateLimit<NodeServerContext>({ limiter: rateLimiter, keyOf: clientKey, onLimited: () => metrics.rejectedRequests.inc({ reason: 'rate_limited' }) }) as Plugin] : []),
@@ -135,6 +146,7 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
     useReadinessCheck({
       endpoint: '/ready',
       check: async () => {
+        if (http?.draining) return false;
         try {
           await database.ping();
           return true;
@@ -166,24 +178,20 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
           headers: JSON.stringify({ Authorization: `Bearer ${(devToken ??= await signDevToken({ expiresIn: '24h' }))}` }, null, 2),
         }),
     context: ({ request }) => buildContext(request),
-    maskedErrors: { maskError: maskError((error) => logger.error({ err: error }, 'unexpected error in a resolver')), isDev: false },
+    maskedErrors: { maskError: maskError((error) => (requestLogger.getStore() ?? logger).error({ err: error }, 'unexpected error in a resolver')), isDev: false },
+    // Yoga logs every error it masks, expected ones (UNAUTHENTICATED) included, with the query's
+    // text: at debug. Unexpected errors are logged by maskError above, with the request's id.
     logging: {
-      debug: (...args) => logger.debug(args.map(String).join(' ')),
-      info: (...args) => logger.info(args.map(String).join(' ')),
-      warn: (...args) => logger.warn(args.map(String).join(' ')),
-      error: (...args) => logger.error(args.map(String).join(' ')),
+      debug: (...args) => (requestLogger.getStore() ?? logger).debug(args.map(String).join(' ')),
+      info: (...args) => (requestLogger.getStore() ?? logger).info(args.map(String).join(' ')),
+      warn: (...args) => (requestLogger.getStore() ?? logger).warn(args.map(String).join(' ')),
+      error: (...args) => (requestLogger.getStore() ?? logger).debug(args.map(String).join(' ')),
     },
     plugins,
   });
 
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0]!;
-    const stopTimer = metrics.httpDuration.startTimer();
-    res.once('finish', () => stopTimer({ endpoint: ENDPOINTS.has(path) ? path : 'other', method: req.method ?? 'GET', status: String(res.statusCode) }));
-    void yoga.requestListener(req, res);
-  });
-  // Longer than a typical load balancer's idle timeout, so the balancer closes first.
-  server.keepAliveTimeout = 65_000;
+  http = createHttpServer({ handler: yoga.requestListener, metrics, logger, requestLogger, endpoints: ENDPOINTS });
+  const { server } = http;
 
   let url: string | undefined;
   let webSocket: ReturnType<typeof createWebSocketTransport> | undefined;
@@ -213,12 +221,13 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
       return url;
     },
     async stop() {
-      await webSocket?.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 5_000).unref();
-      });
+      const listening = server.listening;
+      http!.startDraining();
+      if (listening && lifecycle.shutdownDelayMs > 0) {
+        logger.info({ delayMs: lifecycle.shutdownDelayMs }, 'shutdown: /ready fails, still serving while the load balancer notices');
+        await sleep(lifecycle.shutdownDelayMs);
+      }
+      await Promise.all([webSocket?.close(), listening ? http!.drain(lifecycle.shutdownTimeoutMs) : undefined]);
       eventLoop.stop();
       await rateLimiter?.close();
       await downstreamClient.close();

@@ -3,6 +3,7 @@ import { createInProcessBus } from '../../src/bus/index.js';
 import { createDatabase, type Database } from '../../src/db/index.js';
 import { serviceNames, startReferenceServices, type ReferenceServices, type ServiceName } from '../../src/services/startReferenceServices.js';
 import { startFaultProxy, type FaultProxy } from './startFaultProxy.js';
+import type { SystemOptions } from '../../src/system/startSystem.js';
 import { startTestSystem, type TestSystem } from './startTestSystem.js';
 import { createTestDatabase } from './testDatabase.js';
 
@@ -22,7 +23,7 @@ export interface SystemBehindProxies {
  * each, and the BFF pointed at the proxies (`USERS_URL`, `CATALOG_URL`, `ORDERS_URL`). `env` is
  * the BFF's environment (deadlines, budget, breaker).
  */
-export async function startSystemBehindProxies(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<SystemBehindProxies> {
+export async function startSystemBehindProxies(env: Record<string, string> = {}, overrides: Partial<Config> = {}, options: Pick<SystemOptions, 'logger'> = {}): Promise<SystemBehindProxies> {
   const server = process.env.DATABASE_URL ? await createTestDatabase(process.env.DATABASE_URL) : undefined;
   const database: Database = await createDatabase({ url: server?.url, dataDir: 'memory://' });
   const bus = createInProcessBus();
@@ -34,7 +35,7 @@ export async function startSystemBehindProxies(env: Record<string, string> = {},
   }
   const proxies = {} as Record<ServiceName, FaultProxy>;
   for (const name of serviceNames) proxies[name] = await startFaultProxy(running[name].urls[name]!);
-  const bff = await startTestSystem({ USERS_URL: proxies.users.url, CATALOG_URL: proxies.catalog.url, ORDERS_URL: proxies.orders.url, ...env }, overrides);
+  const bff = await startTestSystem({ USERS_URL: proxies.users.url, CATALOG_URL: proxies.catalog.url, ORDERS_URL: proxies.orders.url, ...env }, overrides, options);
   const alive = new Set<ServiceName>(serviceNames);
 
   return {
