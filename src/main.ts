@@ -1,7 +1,7 @@
-import { pino } from 'pino';
 import { signDevToken } from './auth/index.js';
 import { ManifestError } from './bff/persisted/index.js';
 import { ConfigError, loadConfig } from './config/loadConfig.js';
+import { createLogger } from './logging/createLogger.js';
 import { startSystem } from './system/startSystem.js';
 
 // `npm start`: the BFF, plus in-process reference services for every *_URL that is unset.
@@ -16,7 +16,7 @@ try {
   throw error;
 }
 
-const logger = pino({ level: config.logLevel });
+const logger = createLogger({ level: config.logLevel });
 const embedded = !config.services.users || !config.services.catalog || !config.services.orders;
 if (!config.databaseUrl && Object.values(config.services).some(Boolean)) {
   logger.warn('DATABASE_URL is unset: the BFF uses its own embedded PGlite. The production topology (services and BFF as separate processes, several BFF replicas) needs DATABASE_URL.');

@@ -1,5 +1,5 @@
 import type { VerifiedClaims } from '../auth/index.js';
-import type { DownstreamClient } from './downstream/createDownstreamClient.js';
+import type { ScopedDownstream } from './downstream/createDownstreamClient.js';
 import type { RequestIdempotency } from './idempotency/index.js';
 import type { Loaders } from './loaders/createLoaders.js';
 import type { UserModel } from './models.js';
@@ -11,7 +11,8 @@ export type Viewer = VerifiedClaims | null;
 export interface Context {
   viewer: Viewer;
   loaders: Loaders;
-  downstream: DownstreamClient;
+  /** Downstream calls bound to this request: its id on every call, its budget capping every deadline. */
+  downstream: ScopedDownstream;
   /** The viewer's profile, created by the users service on first sight; once per request. */
   viewerProfile(): Promise<UserModel>;
   /** The idempotency keys of this request's `@idempotent` fields. */

@@ -1,4 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IncomingMessage } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -15,6 +17,7 @@ import { createSchema } from './createSchema.js';
 import { createDownstreamClient, type ServiceName } from './downstream/createDownstreamClient.js';
 import { maskError } from './errors/index.js';
 import { createIdempotencyStore, createRequestIdempotency } from './idempotency/index.js';
+import { clientAddress, createEventLoopMonitor, createMemoryRateLimiter, createRedisRateLimiter } from './limits/index.js';
 import { createLoaders } from './loaders/createLoaders.js';
 import { createMetrics } from './metrics/createMetrics.js';
 import type { UserModel } from './models.js';
@@ -25,9 +28,14 @@ import { useDisableIntrospection } from './plugins/useDisableIntrospection.js';
 import { useErrorCodes } from './plugins/useErrorCodes.js';
 import { useHttpCaching } from './plugins/useHttpCaching.js';
 import { useIdempotency } from './plugins/useIdempotency.js';
+import { useLoadShedding } from './plugins/useLoadShedding.js';
 import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
+import { useOperationLimits } from './plugins/useOperationLimits.js';
 import { usePersistedOperations } from './plugins/usePersistedOperations.js';
+import { useRateLimit } from './plugins/useRateLimit.js';
 import { requireViewer } from './resolvers/shared.js';
+import { createHttpServer } from './transport/createHttpServer.js';
+import { requestIdOf } from './transport/requestIdOf.js';
 import { createWebSocketTransport } from './transport/createWebSocketTransport.js';
 
 export interface BffOptions {
@@ -42,6 +50,9 @@ export interface BffOptions {
 }
 
 const ENDPOINTS = new Set(['/graphql', '/health', '/ready', '/metrics']);
+
+/** What yoga's node:http adapter passes plugins as the server context. */
+type NodeServerContext = { req?: IncomingMessage };
 
 const SAMPLE_QUERY = `# The viewer and the first products. Press the play button.
 query Home {
@@ -60,17 +71,22 @@ const label = (value: string | null) => (value ? value.replace(/[^\w.+-]/g, '_')
  * The BFF: graphql-yoga on node:http, graphql-ws on the same port and path. Creating it loads the
  * schema and validates every persisted-operation manifest (a `ManifestError` means it must not
  * start). `start()` migrates the BFF's tables, listens and starts purging expired idempotency
- * keys; `stop()` closes sockets, stops the purge, the server and the downstream connections.
+ * keys; `stop()` drains: `/ready` fails first (for `shutdownDelayMs`), then the listener closes,
+ * in-flight requests finish, WebSockets close with 1001, the purge stops, and the downstream
+ * connections and the rate limiter's Redis close.
  */
 export function createBff({ config, database, serviceUrls, logger, plugins: extraPlugins = [] }: BffOptions) {
   const production = config.nodeEnv === 'production';
   const schema = createSchema();
   const operations = loadPersistedOperations(schema, resolve(config.persistedQueriesDir));
   const metrics = createMetrics();
+  const { resilience, limits, lifecycle } = config;
   const crashAfter = config.nodeEnv === 'test' ? config.testHooks.crashAfterDownstreamWrite : undefined;
-  const downstream = createDownstreamClient({
+  const downstreamClient = createDownstreamClient({
     urls: serviceUrls,
-    timeoutMs: config.downstreamTimeoutMs,
+    timeoutMs: resilience.timeoutsMs,
+    retries: resilience.retries,
+    breaker: resilience.breaker,
     metrics,
     // Test builds only: die between a downstream write and the storing of its outcome.
     afterCall: crashAfter
@@ -81,10 +97,32 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
   });
   const idempotencyStore = createIdempotencyStore({ database, keyTtlMs: config.idempotency.keyTtlMs, lockTimeoutMs: config.idempotency.lockTimeoutMs });
   const verifier = createTokenVerifier({ auth: config.auth });
+  const requestLogger = new AsyncLocalStorage<Logger>();
+  const rateLimiter =
+    limits.rateLimit && (config.redisUrl ? createRedisRateLimiter({ url: config.redisUrl, ...limits.rateLimit, logger }) : createMemoryRateLimiter(limits.rateLimit));
+  const eventLoop = createEventLoopMonitor({ maxDelayMs: lifecycle.maxEventLoopDelayMs, sampleIntervalMs: lifecycle.eventLoopSampleMs });
   let devToken: string | undefined;
 
+  // The rate limit and the context both need the request's viewer: the token is verified once.
+  const viewers = new WeakMap<Request, Promise<Context['viewer']>>();
+  function viewerOf(request: Request) {
+    let viewer = viewers.get(request);
+    if (!viewer) viewers.set(request, (viewer = authenticate(verifier, request.headers.get('authorization'))));
+    return viewer;
+  }
+
+  /** Whom a request counts against: the verified token's subject, else the client's address. */
+  async function clientKey(request: Request, { req }: NodeServerContext) {
+    const viewer = await viewerOf(request).catch(() => null);
+    return viewer ? `sub:${viewer.sub}` : `ip:${clientAddress(req?.socket.remoteAddress, request.headers.get('x-forwarded-for'), limits.trustProxyHops)}`;
+  }
+
   async function buildContext(request: Request): Promise<Context> {
-    const viewer = await authenticate(verifier, request.headers.get('authorization'));
+    const viewer = await viewerOf(request);
+    const downstream = downstreamClient.forRequest({
+      requestId: requestIdOf(request.headers.get('x-request-id')),
+      deadline: Date.now() + resilience.requestBudgetMs,
+    });
     const loaders = createLoaders(downstream);
     let profile: Promise<UserModel> | undefined;
     const context: Context = {
@@ -112,7 +150,10 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
     return context;
   }
 
+  let http: ReturnType<typeof createHttpServer> | undefined;
   const plugins: Plugin[] = [
+    ...(lifecycle.maxEventLoopDelayMs > 0 ? [useLoadShedding({ overloaded: () => eventLoop.overloaded, onShed: () => metrics.rejectedRequests.inc({ reason: 'overloaded' }) })] : []),
+    ...(rateLimiter ? [useRateLimit<NodeServerContext>({ limiter: rateLimiter, keyOf: clientKey, onLimited: () => metrics.rejectedRequests.inc({ reason: 'rate_limited' }) }) as Plugin] : []),
     useCsrfPrevention(),
     usePersistedOperations({
       operations,
@@ -125,6 +166,7 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
     useReadinessCheck({
       endpoint: '/ready',
       check: async () => {
+        if (http?.draining) return false;
         try {
           await database.ping();
           return true;
@@ -136,6 +178,7 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
     useMetricsEndpoint({ registry: metrics.registry }),
     useErrorCodes(),
     useIdempotency(),
+    useOperationLimits(limits.document),
   ];
   if (production) plugins.push(useDisableIntrospection());
   plugins.push(...extraPlugins);
@@ -144,6 +187,8 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
     schema,
     graphqlEndpoint: '/graphql',
     extraParamNames: ['documentId'],
+    maxRequestBodySize: limits.maxBodyBytes,
+    batching: limits.batchLimit > 0 ? { limit: limits.batchLimit } : false,
     healthCheckEndpoint: '/health',
     landingPage: false,
     graphiql: production
@@ -154,24 +199,20 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
           headers: JSON.stringify({ Authorization: `Bearer ${(devToken ??= await signDevToken({ expiresIn: '24h' }))}` }, null, 2),
         }),
     context: ({ request }) => buildContext(request),
-    maskedErrors: { maskError: maskError((error) => logger.error({ err: error }, 'unexpected error in a resolver')), isDev: false },
+    maskedErrors: { maskError: maskError((error) => (requestLogger.getStore() ?? logger).error({ err: error }, 'unexpected error in a resolver')), isDev: false },
+    // Yoga logs every error it masks, expected ones (UNAUTHENTICATED) included, with the query's
+    // text: at debug. Unexpected errors are logged by maskError above, with the request's id.
     logging: {
-      debug: (...args) => logger.debug(args.map(String).join(' ')),
-      info: (...args) => logger.info(args.map(String).join(' ')),
-      warn: (...args) => logger.warn(args.map(String).join(' ')),
-      error: (...args) => logger.error(args.map(String).join(' ')),
+      debug: (...args) => (requestLogger.getStore() ?? logger).debug(args.map(String).join(' ')),
+      info: (...args) => (requestLogger.getStore() ?? logger).info(args.map(String).join(' ')),
+      warn: (...args) => (requestLogger.getStore() ?? logger).warn(args.map(String).join(' ')),
+      error: (...args) => (requestLogger.getStore() ?? logger).debug(args.map(String).join(' ')),
     },
     plugins,
   });
 
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0]!;
-    const stopTimer = metrics.httpDuration.startTimer();
-    res.once('finish', () => stopTimer({ endpoint: ENDPOINTS.has(path) ? path : 'other', method: req.method ?? 'GET', status: String(res.statusCode) }));
-    void yoga.requestListener(req, res);
-  });
-  // Longer than a typical load balancer's idle timeout, so the balancer closes first.
-  server.keepAliveTimeout = 65_000;
+  http = createHttpServer({ handler: yoga.requestListener, metrics, logger, requestLogger, endpoints: ENDPOINTS });
+  const { server } = http;
 
   let url: string | undefined;
   let webSocket: ReturnType<typeof createWebSocketTransport> | undefined;
@@ -196,6 +237,7 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
         });
       });
       webSocket = createWebSocketTransport({ httpServer: server, yoga, schema, verifier });
+      if (lifecycle.maxEventLoopDelayMs > 0) eventLoop.start();
       const address = server.address() as AddressInfo;
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
       url = `http://${shownHost}:${address.port}/graphql`;
@@ -211,15 +253,20 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
       return url;
     },
     async stop() {
-      await webSocket?.close();
+      const listening = server.listening;
+      http!.startDraining();
+      if (listening && lifecycle.shutdownDelayMs > 0) {
+        logger.info({ delayMs: lifecycle.shutdownDelayMs }, 'shutdown: /ready fails, still serving while the load balancer notices');
+        await sleep(lifecycle.shutdownDelayMs);
+      }
+      await Promise.all([webSocket?.close(), listening ? http!.drain(lifecycle.shutdownTimeoutMs) : undefined]);
+      eventLoop.stop();
       clearInterval(purgeTimer);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 5_000).unref();
-      });
-      await downstream.close();
+      await rateLimiter?.close();
+      await downstreamClient.close();
     },
+    /** The state of a service's circuit breaker (`closed`, `half_open`, `open`). */
+    breakerState: (service: ServiceName) => downstreamClient.breakerState(service),
   };
 }
 

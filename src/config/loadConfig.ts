@@ -50,6 +50,47 @@ export interface Config {
     /** `BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE`: a downstream route (e.g. `POST /orders`) after whose answer the process kills itself with SIGKILL. */
     crashAfterDownstreamWrite: string | undefined;
   };
+  /** Deadlines, retries and circuit breakers of downstream calls (design.md §8). */
+  resilience: ResilienceConfig;
+  /** Limits on what one client may send (design.md §9: `BAD_USER_INPUT`, `RATE_LIMITED`). */
+  limits: LimitsConfig;
+  /** Shedding load when the event loop lags, and draining on shutdown. */
+  lifecycle: LifecycleConfig;
+}
+
+export interface ResilienceConfig {
+  /** Deadline of one downstream call per service, in ms. @default DOWNSTREAM_TIMEOUT_MS */
+  timeoutsMs: { users: number; catalog: number; orders: number };
+  /** Time one GraphQL request may spend on downstream calls; the rest of it caps each call's deadline. @default 5000 */
+  requestBudgetMs: number;
+  /** Retries of an idempotent read (GET) after a refused or dropped connection, 429 or 502/503/504. @default 2 */
+  retries: number;
+  /** Circuit breaker per service: it opens when more than `errorPercent` of at least `minRequests` calls in `windowMs` failed, and lets one call through after `resetMs`. */
+  breaker: { errorPercent: number; minRequests: number; windowMs: number; resetMs: number };
+}
+
+export interface LimitsConfig {
+  /** Limits of a free-form document (persisted operations were checked at start). @default depth 12, aliases 20, directives 20, tokens 3000, cost 20000 */
+  document: { maxDepth: number; maxAliases: number; maxDirectives: number; maxTokens: number; maxCost: number };
+  /** Operations per batched (JSON array) request; 0 refuses batches. @default 0 */
+  batchLimit: number;
+  /** Largest request body, in bytes; a larger one answers 413. @default 102400 */
+  maxBodyBytes: number;
+  /** Requests per second and burst per client (the token's `sub`, else the IP); `undefined`: no limit. @default 20/s, burst 40 */
+  rateLimit: { perSecond: number; burst: number } | undefined;
+  /** Reverse proxies in front of the BFF whose `X-Forwarded-For` entries are trusted for the client IP. @default 0 */
+  trustProxyHops: number;
+}
+
+export interface LifecycleConfig {
+  /** Event-loop delay (mean over a sample) above which new requests get 503; 0 turns shedding off. @default 200 */
+  maxEventLoopDelayMs: number;
+  /** How often the event-loop delay is sampled, in ms. @default 1000 */
+  eventLoopSampleMs: number;
+  /** On SIGTERM, how long `/ready` fails while requests are still served, so the load balancer stops routing here first. @default 5000 in production, 0 otherwise */
+  shutdownDelayMs: number;
+  /** How long in-flight requests may take to finish on shutdown before their connections are closed. @default 10000 */
+  shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -132,6 +173,19 @@ const duration = (fallback: string) =>
       return Number(match[1]) * DURATION_UNITS[match[2]!]!;
     });
 
+const nonNegativeInt = (fallback: number | undefined, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      if (!/^\d+$/.test(v) || Number(v) > max) {
+        ctx.addIssue({ code: 'custom', message: `expected an integer from 0 to ${max}, got "${v}"` });
+        return z.NEVER;
+      }
+      return Number(v);
+    });
+
 const envSchema = z.object({
   NODE_ENV: oneOf(['development', 'production', 'test'] as const),
   PORT: port(4000),
@@ -157,6 +211,28 @@ const envSchema = z.object({
   IDEMPOTENCY_LOCK_TIMEOUT: duration('30s'),
   IDEMPOTENCY_PURGE_INTERVAL: duration('1h'),
   BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE: z.string().optional(),
+  USERS_TIMEOUT_MS: positiveInt(0),
+  CATALOG_TIMEOUT_MS: positiveInt(0),
+  ORDERS_TIMEOUT_MS: positiveInt(0),
+  REQUEST_BUDGET_MS: positiveInt(5000),
+  DOWNSTREAM_RETRIES: nonNegativeInt(2, 10),
+  BREAKER_ERROR_PERCENT: nonNegativeInt(50, 100),
+  BREAKER_MIN_REQUESTS: positiveInt(10),
+  BREAKER_WINDOW_MS: positiveInt(10_000),
+  BREAKER_RESET_MS: positiveInt(10_000),
+  MAX_QUERY_DEPTH: positiveInt(12),
+  MAX_ALIASES: nonNegativeInt(20),
+  MAX_DIRECTIVES: nonNegativeInt(20),
+  MAX_TOKENS: positiveInt(3000),
+  MAX_QUERY_COST: positiveInt(20_000),
+  BATCH_LIMIT: nonNegativeInt(0, 100),
+  MAX_BODY_BYTES: positiveInt(102_400),
+  RATE_LIMIT_PER_SECOND: nonNegativeInt(20),
+  RATE_LIMIT_BURST: positiveInt(40),
+  TRUST_PROXY_HOPS: nonNegativeInt(0, 10),
+  OVERLOAD_EVENT_LOOP_DELAY_MS: nonNegativeInt(200),
+  SHUTDOWN_DELAY_MS: nonNegativeInt(undefined),
+  SHUTDOWN_TIMEOUT_MS: nonNegativeInt(10_000),
 });
 
 /**
@@ -210,5 +286,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
     idempotency: { keyTtlMs: e.IDEMPOTENCY_KEY_TTL, lockTimeoutMs: e.IDEMPOTENCY_LOCK_TIMEOUT, purgeIntervalMs: e.IDEMPOTENCY_PURGE_INTERVAL },
     testHooks: { crashAfterDownstreamWrite: e.BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE || undefined },
+    resilience: {
+      timeoutsMs: {
+        users: e.USERS_TIMEOUT_MS || e.DOWNSTREAM_TIMEOUT_MS,
+        catalog: e.CATALOG_TIMEOUT_MS || e.DOWNSTREAM_TIMEOUT_MS,
+        orders: e.ORDERS_TIMEOUT_MS || e.DOWNSTREAM_TIMEOUT_MS,
+      },
+      requestBudgetMs: e.REQUEST_BUDGET_MS,
+      retries: e.DOWNSTREAM_RETRIES!,
+      breaker: { errorPercent: e.BREAKER_ERROR_PERCENT!, minRequests: e.BREAKER_MIN_REQUESTS, windowMs: e.BREAKER_WINDOW_MS, resetMs: e.BREAKER_RESET_MS },
+    },
+    limits: {
+      document: { maxDepth: e.MAX_QUERY_DEPTH, maxAliases: e.MAX_ALIASES!, maxDirectives: e.MAX_DIRECTIVES!, maxTokens: e.MAX_TOKENS, maxCost: e.MAX_QUERY_COST },
+      batchLimit: e.BATCH_LIMIT!,
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      rateLimit: e.RATE_LIMIT_PER_SECOND ? { perSecond: e.RATE_LIMIT_PER_SECOND, burst: e.RATE_LIMIT_BURST } : undefined,
+      trustProxyHops: e.TRUST_PROXY_HOPS!,
+    },
+    lifecycle: {
+      maxEventLoopDelayMs: e.OVERLOAD_EVENT_LOOP_DELAY_MS!,
+      eventLoopSampleMs: 1000,
+      shutdownDelayMs: e.SHUTDOWN_DELAY_MS ?? (nodeEnv === 'production' ? 5000 : 0),
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS!,
+    },
   };
 }

@@ -1,7 +1,7 @@
-import { pino } from 'pino';
 import { createBus } from '../bus/index.js';
 import { ConfigError, loadConfig } from '../config/loadConfig.js';
 import { createDatabase } from '../db/index.js';
+import { createLogger } from '../logging/createLogger.js';
 import { serviceNames, startReferenceServices, type ServiceName } from './startReferenceServices.js';
 
 // `npm run services [-- users catalog orders] [--seed]`: the named reference services (all three
@@ -30,7 +30,7 @@ if (!config.databaseUrl) {
   process.exit(1);
 }
 
-const logger = pino({ level: config.logLevel });
+const logger = createLogger({ level: config.logLevel });
 const database = await createDatabase({ url: config.databaseUrl });
 const bus = await createBus({ redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, onError: (error) => logger.warn({ err: error }, 'event bus') });
 const running = await startReferenceServices({

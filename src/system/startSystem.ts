@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import type { Plugin } from 'graphql-yoga';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createBus } from '../bus/index.js';
 import type { Config } from '../config/loadConfig.js';
 import { createBff, type Bff } from '../bff/createBff.js';
 import { createDatabase, type Database } from '../db/index.js';
+import { createLogger } from '../logging/createLogger.js';
 import { serviceNames, startReferenceServices, type ReferenceServices, type ServiceName } from '../services/startReferenceServices.js';
 
 export interface System {
@@ -31,7 +32,7 @@ export interface SystemOptions {
  * service in this process. The database is `DATABASE_URL` or embedded PGlite under `dataDir`
  * (`DATA_DIR=memory://` keeps it in memory).
  */
-export async function startSystem({ config, logger = pino({ level: config.logLevel }), seed = true, bffPlugins }: SystemOptions): Promise<System> {
+export async function startSystem({ config, logger = createLogger({ level: config.logLevel }), seed = true, bffPlugins }: SystemOptions): Promise<System> {
   const database = await createDatabase({
     url: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : config.dataDir === 'memory://' ? 'memory://' : join(config.dataDir, 'pglite'),

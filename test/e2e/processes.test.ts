@@ -9,6 +9,12 @@ import { buildProject } from '../support/buildProject.js';
 import { freePort, startNode, type RunningProcess } from '../support/processes.js';
 import { createTestDatabase } from '../support/testDatabase.js';
 import { operation, writeManifests } from '../support/apolloManifest.js';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { createInProcessBus } from '../../src/bus/index.js';
+import { createDatabase, type Database } from '../../src/db/index.js';
+import { startReferenceServices, type ReferenceServices } from '../../src/services/startReferenceServices.js';
+import { startFaultProxy, type FaultProxy } from '../support/startFaultProxy.js';
 
 // The real entry points as separate processes, built as `npm start` builds them.
 const HOME_QUERY = '{ viewer { id name } products(first: 5) { edges { node { name price { amount currency } } } } }';
@@ -203,4 +209,92 @@ withServer('production topology: services and BFF as separate processes, NODE_EN
     expect(await bff.stop('SIGTERM')).toBe(0);
     expect(await services.stop('SIGTERM')).toBe(0);
   });
+});
+
+describe('SIGTERM under load (npm start)', () => {
+  // The catalog runs here, behind a proxy that makes every call take 300 ms, so that requests are
+  // in flight when the signal arrives; users and orders run inside the BFF's process.
+  let catalogDb: Database;
+  let catalog: ReferenceServices;
+  let slowCatalog: FaultProxy;
+  let bff: RunningProcess;
+  let url: string;
+  beforeAll(async () => {
+    catalogDb = await createDatabase({ dataDir: 'memory://' });
+    catalog = await startReferenceServices({ database: catalogDb, bus: createInProcessBus(), names: ['catalog'], seed: true });
+    slowCatalog = await startFaultProxy(catalog.urls.catalog!);
+    slowCatalog.inject({ kind: 'delay', ms: 300 });
+    bff = startNode('dist/src/main.js', [], {
+      PORT: String(await freePort()),
+      DATA_DIR: 'memory://',
+      CATALOG_URL: slowCatalog.url,
+      SHUTDOWN_DELAY_MS: '1000',
+      RATE_LIMIT_PER_SECOND: '0',
+    });
+    [, url] = (await bff.waitFor(/GraphiQL: (http:\/\/\S+\/graphql)/)) as unknown as [string, string];
+  }, 90_000);
+  afterAll(async () => {
+    await bff?.stop('SIGKILL');
+    await slowCatalog?.close();
+    await catalog?.stop();
+    await catalogDb?.close();
+  });
+
+  it('fails /ready first, finishes every in-flight request, closes WebSockets with 1001 and exits with 0', async () => {
+    const base = url.replace(/\/graphql$/, '');
+    // An open graphql-ws connection, with an operation run over it.
+    let closeCode: number | undefined;
+    const ws = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, onNonLazyError: () => {}, on: { closed: (event) => void (closeCode = (event as { code: number }).code) } });
+    const viaSocket = await new Promise<unknown>((resolve, reject) => {
+      let result: unknown;
+      ws.subscribe({ query: '{ products(first: 1) { edges { node { sku } } } }' }, { next: (r) => void (result = r), error: reject, complete: () => resolve(result) });
+    });
+    expect(viaSocket).toMatchObject({ data: { products: { edges: [{ node: { sku: expect.any(String) } }] } } });
+
+    // A bounded load: 6 clients in a loop, each request slowed to 300 ms by the catalog.
+    type Outcome = { started: number; ended: number; ok: boolean; failure?: string };
+    const outcomes: Outcome[] = [];
+    let sigtermAt = Infinity;
+    let refused = false;
+    const client = async () => {
+      for (let i = 0; i < 200 && !refused; i++) {
+        const started = Date.now();
+        try {
+          const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ products(first: 2) { edges { node { sku } } } }' }) });
+          const body = (await response.json()) as { data?: { products?: { edges: unknown[] } }; errors?: unknown[] };
+          const ok = response.status === 200 && !body.errors && body.data?.products?.edges.length === 2;
+          outcomes.push({ started, ended: Date.now(), ok, ...(ok ? {} : { failure: `HTTP ${response.status} ${JSON.stringify(body)}` }) });
+        } catch (error) {
+          const code = (error as { cause?: { code?: string } }).cause?.code ?? String(error);
+          // Refused: the listener is closed, the request never started. Anything else failed mid-flight.
+          if (code === 'ECONNREFUSED') refused = true;
+          else outcomes.push({ started, ended: Date.now(), ok: false, failure: code });
+        }
+      }
+    };
+    const load = Promise.all(Array.from({ length: 6 }, client));
+
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    sigtermAt = Date.now();
+    bff.child.kill('SIGTERM');
+    // Readiness fails while requests are still served, so a load balancer stops routing here first.
+    let readyStatus: number | undefined;
+    for (let i = 0; i < 20 && readyStatus !== 503; i++) {
+      readyStatus = await fetch(`${base}/ready`).then((r) => r.status, () => undefined);
+      if (readyStatus !== 503) await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(readyStatus).toBe(503);
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+
+    await load;
+    expect(await bff.exited).toBe(0);
+    await ws.dispose();
+
+    expect(outcomes.filter((o) => !o.ok)).toEqual([]);
+    const inFlightAtSigterm = outcomes.filter((o) => o.started < sigtermAt && o.ended > sigtermAt);
+    expect(inFlightAtSigterm.length).toBeGreaterThan(0);
+    expect(outcomes.filter((o) => o.started > sigtermAt).length).toBeGreaterThan(0);
+    expect(closeCode).toBe(1001);
+    expect(bff.output()).not.toMatch(/\n\s+at /);
+  }, 60_000);
 });

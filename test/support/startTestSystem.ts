@@ -25,13 +25,15 @@ export interface TestSystem extends System {
  * is set. `env` overrides the environment the config is read from; `overrides` the parsed config
  * (e.g. production mode without the database server that `loadConfig` demands for it).
  */
-export async function startTestSystem(env: Record<string, string> = {}, overrides: Partial<Config> = {}, options: Pick<SystemOptions, 'bffPlugins'> = {}): Promise<TestSystem> {
+export async function startTestSystem(env: Record<string, string> = {}, overrides: Partial<Config> = {}, options: Pick<SystemOptions, 'bffPlugins' | 'logger'> = {}): Promise<TestSystem> {
   const database = process.env.DATABASE_URL ? await createTestDatabase(process.env.DATABASE_URL) : undefined;
   const loaded = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
     DATA_DIR: 'memory://',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    // Every test talks from 127.0.0.1 as fast as it can: no rate limit unless a test sets one.
+    RATE_LIMIT_PER_SECOND: '0',
     ...(database ? { DATABASE_URL: database.url } : {}),
     ...env,
   });

@@ -1,18 +1,23 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import type { Metrics } from '../metrics/createMetrics.js';
+import { backoffDelay } from './backoffDelay.js';
+import { createCircuitBreakers, type CircuitBreakerOptions } from './createCircuitBreakers.js';
 import { DownstreamResponseError, DownstreamUnavailableError } from './DownstreamErrors.js';
+import { parseRetryAfter } from './parseRetryAfter.js';
 
 export type ServiceName = 'users' | 'catalog' | 'orders';
+const SERVICES: readonly ServiceName[] = ['users', 'catalog', 'orders'];
 
 export interface DownstreamCall {
-  /** @default 'GET' */
+  /** Only a `GET` is retried. @default 'GET' */
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Path and query, e.g. `/products?ids=a,b`. */
   path: string;
   /** A low-cardinality name for metrics, e.g. `GET /products?ids`. */
   route: string;
   body?: unknown;
-  /** Statuses the caller handles itself; any other (but 502/503/504) is a `DownstreamResponseError`. @default [200] */
+  /** Statuses the caller handles itself; any other (but 429/502/503/504) is a `DownstreamResponseError`. @default [200] */
   expect?: readonly number[];
 }
 
@@ -21,63 +26,137 @@ export interface DownstreamResponse<T> {
   body: T;
 }
 
+/** What ties the calls of one GraphQL request together. */
+export interface DownstreamScope {
+  /** Sent as `x-request-id`, so one request can be followed through every service's logs. */
+  requestId?: string;
+  /** Epoch ms after which no call of the request may run: its budget. Caps every call's deadline. */
+  deadline?: number;
+}
+
 export interface DownstreamClientOptions {
   /** Base URL of each service. */
   urls: Record<ServiceName, string>;
-  /** Deadline of one call, in milliseconds. */
-  timeoutMs: number;
+  /** Deadline of one call (one attempt), in ms: for every service, or per service. */
+  timeoutMs: number | Record<ServiceName, number>;
+  /** Retries of an idempotent read (GET) after a refused or dropped connection, 429 or 502/503/504. Never for writes. @default 2 */
+  retries?: number;
+  /** Backoff of the first retry: a random delay up to this, doubling per retry. @default 50 */
+  retryBaseDelayMs?: number;
+  /** Longest backoff between retries (a `Retry-After` may ask for more, within the deadline). @default 1000 */
+  retryMaxDelayMs?: number;
+  /** The circuit breaker of each service. */
+  breaker?: CircuitBreakerOptions;
   metrics: Metrics;
   /** Called after each call the service answered (any status), before the caller sees the answer; for test hooks. @default none */
   afterCall?: (call: { service: ServiceName; route: string; status: number }) => void;
 }
 
-const UNAVAILABLE_STATUSES = new Set([502, 503, 504]);
+const UNAVAILABLE_STATUSES = new Set([429, 502, 503, 504]);
+const TIMEOUT_ERRORS = new Set(['TimeoutError', 'AbortError', 'HeadersTimeoutError', 'BodyTimeoutError']);
+/** An attempt with less time than this left is not started: it could not succeed. */
+const MIN_ATTEMPT_MS = 10;
 
 /**
- * JSON over keep-alive HTTP (undici) to the downstream services. Every call has a deadline.
- * Unreachable, timed out or 502/503/504 → `DownstreamUnavailableError` (the client sees
- * `DOWNSTREAM_UNAVAILABLE`); an unexpected status → `DownstreamResponseError` (masked).
+ * JSON over keep-alive HTTP (undici) to the downstream services, with what keeps one slow or
+ * failing service from taking the BFF down with it:
+ * - a deadline on every attempt: the service's timeout, capped by what is left of the request's
+ *   budget (`forRequest({ deadline })`), so a request answers within its budget however many
+ *   calls it makes;
+ * - retries of idempotent reads only (GET: never a write, never a 4xx such as 409/422), with
+ *   jittered exponential backoff, honouring `Retry-After` only when the deadline leaves room
+ *   for it; not after a timeout (a slow service is not helped by more requests);
+ * - a circuit breaker per service, through which every attempt goes.
+ *
+ * Unreachable, timed out, 429/502/503/504 or breaker open → `DownstreamUnavailableError` (the
+ * client sees `DOWNSTREAM_UNAVAILABLE` on the fields that service feeds); an unexpected status →
+ * `DownstreamResponseError` (masked).
  */
-export function createDownstreamClient({ urls, timeoutMs, metrics, afterCall }: DownstreamClientOptions) {
-  const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 64, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+export function createDownstreamClient({ urls, timeoutMs, retries = 2, retryBaseDelayMs = 50, retryMaxDelayMs = 1000, breaker = {}, metrics, afterCall }: DownstreamClientOptions) {
+  const timeouts: Record<ServiceName, number> = typeof timeoutMs === 'number' ? { users: timeoutMs, catalog: timeoutMs, orders: timeoutMs } : timeoutMs;
+  const longest = Math.max(...Object.values(timeouts));
+  const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 64, headersTimeout: longest, bodyTimeout: longest });
+  const breakers = createCircuitBreakers(SERVICES, breaker, metrics);
 
-  async function call<T>(service: ServiceName, { method = 'GET', path, route, body, expect = [200] }: DownstreamCall): Promise<DownstreamResponse<T>> {
+  /** One HTTP request. Throws `DownstreamUnavailableError` (with `retryable`) or `DownstreamResponseError`. */
+  async function attempt<T>(service: ServiceName, { method = 'GET', path, route, body, expect = [200] }: DownstreamCall, deadlineMs: number, scope: DownstreamScope): Promise<DownstreamResponse<T>> {
     const stopTimer = metrics.downstreamDuration.startTimer({ service, route });
     let status = 'error';
     try {
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (scope.requestId) headers['x-request-id'] = scope.requestId;
       const response = await request(urls[service] + path, {
         dispatcher: agent,
         method,
-        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        headers,
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.timeout(deadlineMs),
       });
       status = String(response.statusCode);
       const text = await response.body.text();
       afterCall?.({ service, route, status: response.statusCode });
-      if (UNAVAILABLE_STATUSES.has(response.statusCode)) throw new DownstreamUnavailableError(service, `HTTP ${response.statusCode}`);
+      if (UNAVAILABLE_STATUSES.has(response.statusCode)) {
+        throw new DownstreamUnavailableError(service, `HTTP ${response.statusCode}`, { retryable: true, retryAfterMs: parseRetryAfter(response.headers['retry-after']) });
+      }
       const parsed: unknown = text ? JSON.parse(text) : undefined;
       if (!expect.includes(response.statusCode)) throw new DownstreamResponseError(service, route, response.statusCode, parsed);
       return { status: response.statusCode, body: parsed as T };
     } catch (error) {
       if (error instanceof DownstreamUnavailableError || error instanceof DownstreamResponseError) throw error;
-      const name = (error as { name?: string }).name;
-      const timedOut = name === 'TimeoutError' || name === 'AbortError' || name === 'HeadersTimeoutError' || name === 'BodyTimeoutError';
-      if (timedOut) status = 'timeout';
       if (error instanceof SyntaxError) throw new DownstreamResponseError(service, route, Number(status) || 0, 'invalid JSON');
-      throw new DownstreamUnavailableError(service, timedOut ? `no answer within ${timeoutMs} ms` : ((error as Error).message ?? 'request failed'));
+      if (TIMEOUT_ERRORS.has((error as { name?: string }).name ?? '')) {
+        status = 'timeout';
+        // Cut short by the request's budget rather than the service's own deadline: no verdict on the service.
+        throw new DownstreamUnavailableError(service, `no answer within ${deadlineMs} ms`, { countsAsFailure: deadlineMs >= timeouts[service] });
+      }
+      throw new DownstreamUnavailableError(service, (error as Error).message || 'request failed', { retryable: true });
     } finally {
       stopTimer();
       metrics.downstreamRequests.inc({ service, route, status });
     }
   }
 
+  async function call<T>(service: ServiceName, spec: DownstreamCall, scope: DownstreamScope = {}): Promise<DownstreamResponse<T>> {
+    const attempts = (spec.method ?? 'GET') === 'GET' ? retries + 1 : 1;
+    const deadline = scope.deadline ?? Infinity;
+    for (let n = 0; ; n++) {
+      const left = deadline - Date.now();
+      if (left < MIN_ATTEMPT_MS) {
+        throw new DownstreamUnavailableError(service, 'the request ran out of time before this call', { countsAsFailure: false });
+      }
+      try {
+        return await breakers.run(service, () => attempt<T>(service, spec, Math.min(timeouts[service], left), scope));
+      } catch (error) {
+        if (!(error instanceof DownstreamUnavailableError) || !error.details.retryable || n + 1 >= attempts) throw error;
+        const delay = backoffDelay({ attempt: n, baseMs: retryBaseDelayMs, maxMs: retryMaxDelayMs, retryAfterMs: error.details.retryAfterMs });
+        // A Retry-After (or backoff) past the deadline: fail now rather than wait for nothing.
+        if (Date.now() + delay + MIN_ATTEMPT_MS > deadline) throw error;
+        metrics.downstreamRetries.inc({ service, route: spec.route, reason: /^HTTP (\d+)$/.exec(error.reason)?.[1] ?? 'connection' });
+        await sleep(delay);
+      }
+    }
+  }
+
   return {
+    /** One call, retried and broken per this client's policy; with `scope`, within its budget and tagged with its request id. */
     call,
+    /** The calls of one GraphQL request: its request id on every call, its budget capping every deadline. */
+    forRequest(scope: DownstreamScope): ScopedDownstream {
+      return { call: (service, spec) => call(service, spec, scope) };
+    },
+    /** The state of a service's circuit breaker. */
+    breakerState: (service: ServiceName) => breakers.state(service),
     async close() {
+      breakers.shutdown();
       await agent.close();
     },
   };
+}
+
+/** What resolvers and loaders get: calls bound to their request's id and budget. */
+export interface ScopedDownstream {
+  call<T>(service: ServiceName, spec: DownstreamCall): Promise<DownstreamResponse<T>>;
 }
 
 export type DownstreamClient = ReturnType<typeof createDownstreamClient>;

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { BatchResponse, OrderResource, ProductResource, UserResource } from '../../contracts/index.js';
-import type { DownstreamClient, ServiceName } from '../downstream/createDownstreamClient.js';
+import type { ScopedDownstream, ServiceName } from '../downstream/createDownstreamClient.js';
 import type { OrderModel, ProductModel, UserModel } from '../models.js';
 
 /**
@@ -14,7 +14,7 @@ export const MAX_BATCH_SIZE = 500;
  * value per key, in key order: the item, `null` when the service does not know the key, or the
  * call's error for every key when the call failed (so one outage never throws past DataLoader).
  */
-function batchByIds<R, M>(downstream: DownstreamClient, service: ServiceName, path: string, keyOf: (item: R) => string, toModel: (item: R) => M) {
+function batchByIds<R, M>(downstream: ScopedDownstream, service: ServiceName, path: string, keyOf: (item: R) => string, toModel: (item: R) => M) {
   const route = `GET ${path}?ids`;
   return async (keys: readonly string[]): Promise<(M | null | Error)[]> => {
     try {
@@ -31,7 +31,7 @@ function batchByIds<R, M>(downstream: DownstreamClient, service: ServiceName, pa
  * The DataLoaders of one request, one per downstream resource: however many orders, customers
  * and products a query touches, each level costs one call per resource.
  */
-export function createLoaders(downstream: DownstreamClient) {
+export function createLoaders(downstream: ScopedDownstream) {
   const options = { maxBatchSize: MAX_BATCH_SIZE };
   return {
     users: new DataLoader(

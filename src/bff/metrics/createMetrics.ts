@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The BFF's Prometheus metrics, in a registry of its own (several BFFs may share a process in tests). */
 export function createMetrics({ defaultMetrics = true }: { defaultMetrics?: boolean } = {}) {
@@ -30,6 +30,30 @@ export function createMetrics({ defaultMetrics = true }: { defaultMetrics?: bool
       help: 'Duration of HTTP requests to the BFF, by endpoint, method and status.',
       labelNames: ['endpoint', 'method', 'status'] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    downstreamRetries: new Counter({
+      name: 'bff_downstream_retries_total',
+      help: 'Retries of idempotent downstream reads, by service, route and what failed ("connection", "429", "502", "503", "504").',
+      labelNames: ['service', 'route', 'reason'] as const,
+      registers: [registry],
+    }),
+    breakerState: new Gauge({
+      name: 'bff_circuit_breaker_state',
+      help: 'Circuit breaker per downstream service: 1 for its current state (closed, half_open, open), 0 for the others.',
+      labelNames: ['service', 'state'] as const,
+      registers: [registry],
+    }),
+    breakerRejections: new Counter({
+      name: 'bff_circuit_breaker_rejections_total',
+      help: 'Downstream calls failed fast, without a request, because the service\'s circuit breaker was open.',
+      labelNames: ['service'] as const,
+      registers: [registry],
+    }),
+    rejectedRequests: new Counter({
+      name: 'bff_rejected_requests_total',
+      help: 'Requests refused before execution, by reason ("rate_limited", "overloaded").',
+      labelNames: ['reason'] as const,
       registers: [registry],
     }),
   };

@@ -1,0 +1,57 @@
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
+import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
+import type { GraphQLError, ValidationContext } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { clientError, ErrorCode } from '../errors/index.js';
+
+export interface UseOperationLimitsOptions {
+  /** Deepest field nesting (fragments count at their use). @default 12 */
+  maxDepth?: number;
+  /** Aliased fields per operation (`__typename` aliases excepted): each alias is another resolver run. @default 20 */
+  maxAliases?: number;
+  /** Directives per operation. @default 20 */
+  maxDirectives?: number;
+  /** Lexical tokens per document, checked while parsing, so a huge document is dropped before it is built. @default 3000 */
+  maxTokens?: number;
+  /** graphql-armor's static cost (objects 2, scalars 1, ×1.5 per level, × a literal `first`/`last`): it catches lists nested in lists. @default 20000 */
+  maxCost?: number;
+}
+
+/** graphql-armor reports as "Syntax Error: …"; the client gets the limit, with our code. */
+const reject = (context: ValidationContext | null, error: GraphQLError) =>
+  context?.reportError(clientError(ErrorCode.BadUserInput, error.message.replace(/^Syntax Error: /, ''), { status: 400 }));
+
+/**
+ * Limits on what one document may ask for, from graphql-armor: depth, aliases, directives,
+ * tokens and cost. They matter wherever free-form text runs (development, `allowlist`); a
+ * persisted operation is parsed and validated once at start, so its requests skip them. A
+ * document over a limit is refused before execution with `BAD_USER_INPUT` and HTTP 400.
+ */
+export function useOperationLimits({ maxDepth = 12, maxAliases = 20, maxDirectives = 20, maxTokens = 3000, maxCost = 20_000 }: UseOperationLimitsOptions = {}): Plugin {
+  const common = { propagateOnRejection: false, exposeLimits: true, onReject: [reject] };
+  const rules = [
+    maxDepthRule({ ...common, n: maxDepth }),
+    maxAliasesRule({ ...common, n: maxAliases }),
+    maxDirectivesRule({ ...common, n: maxDirectives }),
+    costLimitRule({ ...common, maxCost }),
+  ];
+  return {
+    onParse({ setParseFn }) {
+      setParseFn((source, options) => {
+        const parser = new MaxTokensParserWLexer(source, { ...options, n: maxTokens });
+        try {
+          return parser.parseDocument();
+        } catch (error) {
+          if (parser.tokenCount <= maxTokens) throw error;
+          throw clientError(ErrorCode.BadUserInput, `The document has more than ${maxTokens} tokens.`, { status: 400 });
+        }
+      });
+    },
+    onValidate({ addValidationRule }) {
+      for (const rule of rules) addValidationRule(rule);
+    },
+  };
+}

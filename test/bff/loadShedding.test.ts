@@ -1,0 +1,68 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig } from '../../src/config/loadConfig.js';
+import { startTestSystem, type TestSystem } from '../support/startTestSystem.js';
+
+// When the event loop lags past OVERLOAD_EVENT_LOOP_DELAY_MS, new requests are shed with 503 and
+// Retry-After rather than queued without bound. The BFF runs in this process, so blocking this
+// process's event loop is blocking the BFF's.
+let system: TestSystem;
+beforeAll(async () => {
+  const { lifecycle } = loadConfig({});
+  system = await startTestSystem({}, { lifecycle: { ...lifecycle, maxEventLoopDelayMs: 50, eventLoopSampleMs: 100 } });
+});
+afterAll(() => system?.stop());
+
+const base = () => system.url.replace(/\/graphql$/, '');
+const query = () => fetch(system.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
+
+/** Blocks the event loop for 150 ms at a time, over and over, until stopped. */
+function hogEventLoop() {
+  const hog = setInterval(() => {
+    const until = Date.now() + 150;
+    while (Date.now() < until);
+  }, 1);
+  return () => clearInterval(hog);
+}
+
+async function until<T>(fn: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (done(value) || Date.now() > deadline) return value;
+    await sleep(50);
+  }
+}
+
+it('answers /graphql normally while the event loop keeps up', async () => {
+  expect((await query()).status).toBe(200);
+});
+
+describe('while the event loop lags', () => {
+  let stop: () => void;
+  beforeAll(async () => {
+    stop = hogEventLoop();
+    await sleep(500);
+  });
+  afterAll(() => stop());
+
+  it('sheds /graphql with 503, Retry-After and RATE_LIMITED', async () => {
+    const response = await until(query, (r) => r.status === 503);
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('1');
+    const body = (await response.json()) as { data?: unknown; errors: { message: string; extensions: { code: string } }[] };
+    expect(body.data).toBeUndefined();
+    expect(body.errors).toEqual([{ message: 'The server is overloaded: retry after 1 s.', extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 1 } }]);
+  });
+
+  it('still answers /health and /metrics', async () => {
+    expect((await fetch(`${base()}/health`)).status).toBe(200);
+    const metrics = await fetch(`${base()}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/bff_rejected_requests_total\{reason="overloaded"\} [1-9]/);
+  });
+});
+
+it('serves again once the event loop keeps up', async () => {
+  const response = await until(query, (r) => r.status === 200);
+  expect(response.status).toBe(200);
+});

@@ -1,0 +1,61 @@
+import type { Config } from '../../src/config/loadConfig.js';
+import { createInProcessBus } from '../../src/bus/index.js';
+import { createDatabase, type Database } from '../../src/db/index.js';
+import { serviceNames, startReferenceServices, type ReferenceServices, type ServiceName } from '../../src/services/startReferenceServices.js';
+import { startFaultProxy, type FaultProxy } from './startFaultProxy.js';
+import type { SystemOptions } from '../../src/system/startSystem.js';
+import { startTestSystem, type TestSystem } from './startTestSystem.js';
+import { createTestDatabase } from './testDatabase.js';
+
+export interface SystemBehindProxies {
+  bff: TestSystem;
+  /** The proxy in front of each service: inject faults, count the requests that reached it. */
+  proxies: Record<ServiceName, FaultProxy>;
+  /** Stops a service's Fastify app: its port refuses connections, as a crashed service's would. */
+  kill(service: ServiceName): Promise<void>;
+  /** Starts a killed service again, on the same port, with the same data. */
+  revive(service: ServiceName): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The reference services, each on its own port with the demo data, a fault proxy in front of
+ * each, and the BFF pointed at the proxies (`USERS_URL`, `CATALOG_URL`, `ORDERS_URL`). `env` is
+ * the BFF's environment (deadlines, budget, breaker).
+ */
+export async function startSystemBehindProxies(env: Record<string, string> = {}, overrides: Partial<Config> = {}, options: Pick<SystemOptions, 'logger'> = {}): Promise<SystemBehindProxies> {
+  const server = process.env.DATABASE_URL ? await createTestDatabase(process.env.DATABASE_URL) : undefined;
+  const database: Database = await createDatabase({ url: server?.url, dataDir: 'memory://' });
+  const bus = createInProcessBus();
+  const running = {} as Record<ServiceName, ReferenceServices>;
+  const ports = {} as Record<ServiceName, number>;
+  for (const name of serviceNames) {
+    running[name] = await startReferenceServices({ database, bus, names: [name], seed: true });
+    ports[name] = Number(new URL(running[name].urls[name]!).port);
+  }
+  const proxies = {} as Record<ServiceName, FaultProxy>;
+  for (const name of serviceNames) proxies[name] = await startFaultProxy(running[name].urls[name]!);
+  const bff = await startTestSystem({ USERS_URL: proxies.users.url, CATALOG_URL: proxies.catalog.url, ORDERS_URL: proxies.orders.url, ...env }, overrides, options);
+  const alive = new Set<ServiceName>(serviceNames);
+
+  return {
+    bff,
+    proxies,
+    async kill(service) {
+      await running[service].stop();
+      alive.delete(service);
+    },
+    async revive(service) {
+      running[service] = await startReferenceServices({ database, bus, names: [service], ports: { [service]: ports[service] } });
+      alive.add(service);
+    },
+    async stop() {
+      await bff.stop();
+      for (const proxy of Object.values(proxies)) await proxy.close();
+      for (const name of alive) await running[name].stop();
+      await bus.close();
+      await database.close();
+      await server?.drop();
+    },
+  };
+}
