@@ -122,6 +122,15 @@ export type OrderEdge = {
   node: Order;
 };
 
+/** One change to one of the viewer's orders. */
+export type OrderEvent = {
+  __typename?: 'OrderEvent';
+  /** The order as it is after the change. */
+  order: Order;
+  /** Resume from here: `orderEvents(since:)` or `orderChanges(since:)` continue right after this event. */
+  syncToken: Scalars['SyncToken']['output'];
+};
+
 export type OrderLine = {
   __typename?: 'OrderLine';
   /** `null` when the product no longer exists in the catalog. */
@@ -267,6 +276,23 @@ export type QueryProductsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   last?: InputMaybe<Scalars['Int']['input']>;
   search?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * The viewer's order changes, live: an order placed, cancelled, or moved on by fulfilment. With
+   * `since` (any `syncToken` of `orderChanges` or of an earlier event), the changes after it come
+   * first, then live ones; without, live ones from now. Every event carries the token to resume
+   * from: reconnect with the last one received and nothing is missed or repeated. Over graphql-ws
+   * (`graphql-transport-ws`, token in `connection_init`) or SSE.
+   */
+  orderEvents: OrderEvent;
+};
+
+
+export type SubscriptionOrderEventsArgs = {
+  since?: InputMaybe<Scalars['SyncToken']['input']>;
 };
 
 export type UpdateProfileInput = {

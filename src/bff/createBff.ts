@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { createTokenVerifier, signDevToken } from '../auth/index.js';
 import type { Config } from '../config/loadConfig.js';
 import type { UserResource } from '../contracts/index.js';
+import type { Bus } from '../bus/index.js';
 import { migrate, type Database } from '../db/index.js';
 import { projectRoot } from '../util/projectRoot.js';
 import { authenticate } from './auth/authenticate.js';
@@ -44,6 +45,8 @@ export interface BffOptions {
   database: Database;
   /** Base URL of each downstream service. */
   serviceUrls: Record<ServiceName, string>;
+  /** Change notices from the services, for subscriptions. */
+  bus: Bus;
   logger: Logger;
   /** More yoga plugins, after the BFF's own (tests use it to observe the pipeline). */
   plugins?: Plugin[];
@@ -75,7 +78,7 @@ const label = (value: string | null) => (value ? value.replace(/[^\w.+-]/g, '_')
  * in-flight requests finish, WebSockets close with 1001, the purge stops, and the downstream
  * connections and the rate limiter's Redis close.
  */
-export function createBff({ config, database, serviceUrls, logger, plugins: extraPlugins = [] }: BffOptions) {
+export function createBff({ config, database, serviceUrls, bus, logger, plugins: extraPlugins = [] }: BffOptions) {
   const production = config.nodeEnv === 'production';
   const schema = createSchema();
   const operations = loadPersistedOperations(schema, resolve(config.persistedQueriesDir));
@@ -119,21 +122,25 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
 
   async function buildContext(request: Request): Promise<Context> {
     const viewer = await viewerOf(request);
-    const downstream = downstreamClient.forRequest({
-      requestId: requestIdOf(request.headers.get('x-request-id')),
-      deadline: Date.now() + resilience.requestBudgetMs,
-    });
+    const requestId = requestIdOf(request.headers.get('x-request-id'));
+    const downstream = downstreamClient.forRequest({ requestId, deadline: Date.now() + resilience.requestBudgetMs });
     const loaders = createLoaders(downstream);
     let profile: Promise<UserModel> | undefined;
     const context: Context = {
       viewer,
       loaders,
       downstream,
+      bus,
+      subscriptionResyncMs: config.webSocket.resyncIntervalMs,
       idempotency: createRequestIdempotency(idempotencyStore, request),
+      refresh() {
+        context.downstream = downstreamClient.forRequest({ requestId, deadline: Date.now() + resilience.requestBudgetMs });
+        context.loaders = createLoaders(context.downstream);
+      },
       viewerProfile() {
         profile ??= (async () => {
           const claims = requireViewer(context);
-          const { body } = await downstream.call<{ user: UserResource }>('users', {
+          const { body } = await context.downstream.call<{ user: UserResource }>('users', {
             method: 'POST',
             path: '/users/ensure',
             route: 'POST /users/ensure',
@@ -141,7 +148,7 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
             expect: [200, 201],
           });
           const user: UserModel = { ...body.user, __typename: 'User' };
-          loaders.users.prime(user.id, user);
+          context.loaders.users.prime(user.id, user);
           return user;
         })();
         return profile;
@@ -236,7 +243,16 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
           resolve();
         });
       });
-      webSocket = createWebSocketTransport({ httpServer: server, yoga, schema, verifier });
+      webSocket = createWebSocketTransport({
+        httpServer: server,
+        yoga,
+        schema,
+        verifier,
+        maxOperations: config.webSocket.maxOperations,
+        maxBufferedBytes: config.webSocket.maxBufferedBytes,
+        allowedOrigins: config.webSocket.allowedOrigins,
+        connectionInitWaitTimeout: config.webSocket.initTimeoutMs,
+      });
       if (lifecycle.maxEventLoopDelayMs > 0) eventLoop.start();
       const address = server.address() as AddressInfo;
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;

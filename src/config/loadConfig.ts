@@ -56,6 +56,8 @@ export interface Config {
   limits: LimitsConfig;
   /** Shedding load when the event loop lags, and draining on shutdown. */
   lifecycle: LifecycleConfig;
+  /** graphql-ws limits and subscription behaviour (design.md §7). */
+  webSocket: WebSocketConfig;
 }
 
 export interface ResilienceConfig {
@@ -80,6 +82,19 @@ export interface LimitsConfig {
   rateLimit: { perSecond: number; burst: number } | undefined;
   /** Reverse proxies in front of the BFF whose `X-Forwarded-For` entries are trusted for the client IP. @default 0 */
   trustProxyHops: number;
+}
+
+export interface WebSocketConfig {
+  /** Operations one socket may run at once; one more gets an error for its id. @default 50 */
+  maxOperations: number;
+  /** Bytes queued for a client that stopped reading before its socket is dropped. @default 1048576 */
+  maxBufferedBytes: number;
+  /** Browser origins allowed to open a socket (`*`: any); native apps send no Origin. @default '*' in development, none in production */
+  allowedOrigins: string[] | '*';
+  /** A subscription re-reads its change feed this often without a notice (a lost notice delays an event at most this long); 0: never. @default 60000 */
+  resyncIntervalMs: number;
+  /** Time a client has to send `connection_init` before its socket is closed with 4408. @default 10000 */
+  initTimeoutMs: number;
 }
 
 export interface LifecycleConfig {
@@ -233,6 +248,11 @@ const envSchema = z.object({
   OVERLOAD_EVENT_LOOP_DELAY_MS: nonNegativeInt(200),
   SHUTDOWN_DELAY_MS: nonNegativeInt(undefined),
   SHUTDOWN_TIMEOUT_MS: nonNegativeInt(10_000),
+  WS_MAX_OPERATIONS: positiveInt(50),
+  WS_MAX_BUFFERED_BYTES: positiveInt(1_048_576),
+  ALLOWED_ORIGINS: z.string().optional(),
+  SUBSCRIPTION_RESYNC_MS: nonNegativeInt(60_000),
+  WS_INIT_TIMEOUT_MS: positiveInt(10_000),
 });
 
 /**
@@ -308,6 +328,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       eventLoopSampleMs: 1000,
       shutdownDelayMs: e.SHUTDOWN_DELAY_MS ?? (nodeEnv === 'production' ? 5000 : 0),
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS!,
+    },
+    webSocket: {
+      maxOperations: e.WS_MAX_OPERATIONS,
+      maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+      allowedOrigins:
+        e.ALLOWED_ORIGINS === undefined || e.ALLOWED_ORIGINS === ''
+          ? nodeEnv === 'production'
+            ? []
+            : '*'
+          : e.ALLOWED_ORIGINS.trim() === '*'
+            ? '*'
+            : e.ALLOWED_ORIGINS.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean),
+      resyncIntervalMs: e.SUBSCRIPTION_RESYNC_MS!,
+      initTimeoutMs: e.WS_INIT_TIMEOUT_MS,
     },
   };
 }

@@ -76,6 +76,11 @@ export interface ChangesResponse<T> {
   next: string;
   /** More changes are waiting after `next`: ask again now. */
   hasMore: boolean;
+  /**
+   * With `?positions=1`: the feed position of each entry of `updated`, in the same order, so a
+   * reader that hands changes on one at a time (a subscription) can resume right after any of them.
+   */
+  updatedPositions?: string[];
 }
 
 /** Every rejection: a machine code, a sentence, and the offending field where there is one. */

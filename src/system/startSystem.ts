@@ -50,7 +50,7 @@ export async function startSystem({ config, logger = createLogger({ level: confi
   try {
     services = missing.length ? await startReferenceServices({ database, bus, names: missing, seed, tombstoneRetentionDays: config.tombstoneRetentionDays }) : undefined;
     const serviceUrls = Object.fromEntries(serviceNames.map((name) => [name, config.services[name] ?? services!.urls[name]!])) as Record<ServiceName, string>;
-    bff = createBff({ config, database, serviceUrls, logger, ...(bffPlugins ? { plugins: bffPlugins } : {}) });
+    bff = createBff({ config, database, serviceUrls, bus, logger, ...(bffPlugins ? { plugins: bffPlugins } : {}) });
     const url = await bff.start();
     const started = bff;
     return {

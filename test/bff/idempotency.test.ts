@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { pino } from 'pino';
+import { createInProcessBus } from '../../src/bus/index.js';
 import { signDevToken } from '../../src/auth/index.js';
 import { createBff, type Bff } from '../../src/bff/createBff.js';
 import { loadConfig } from '../../src/config/loadConfig.js';
@@ -66,7 +67,7 @@ async function ordersOf(userId: string): Promise<string[]> {
  */
 async function startBff(env: Record<string, string>, ordersUrl = system.serviceUrls.orders): Promise<{ bff: Bff; url: string }> {
   const config = loadConfig({ NODE_ENV: 'test', PORT: '0', LOG_LEVEL: 'silent', ...env });
-  const bff = createBff({ config, database: system.database, serviceUrls: { ...system.serviceUrls, orders: ordersUrl }, logger: pino({ level: 'silent' }) });
+  const bff = createBff({ config, database: system.database, serviceUrls: { ...system.serviceUrls, orders: ordersUrl }, bus: createInProcessBus(), logger: pino({ level: 'silent' }) });
   return { bff, url: await bff.start({ port: 0, host: '127.0.0.1' }) };
 }
 

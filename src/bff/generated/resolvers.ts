@@ -126,6 +126,15 @@ export type OrderEdge = {
   node: Order;
 };
 
+/** One change to one of the viewer's orders. */
+export type OrderEvent = {
+  __typename?: 'OrderEvent';
+  /** The order as it is after the change. */
+  order: Order;
+  /** Resume from here: `orderEvents(since:)` or `orderChanges(since:)` continue right after this event. */
+  syncToken: Scalars['SyncToken']['output'];
+};
+
 export type OrderLine = {
   __typename?: 'OrderLine';
   /** `null` when the product no longer exists in the catalog. */
@@ -271,6 +280,23 @@ export type QueryProductsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   last?: InputMaybe<Scalars['Int']['input']>;
   search?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * The viewer's order changes, live: an order placed, cancelled, or moved on by fulfilment. With
+   * `since` (any `syncToken` of `orderChanges` or of an earlier event), the changes after it come
+   * first, then live ones; without, live ones from now. Every event carries the token to resume
+   * from: reconnect with the last one received and nothing is missed or repeated. Over graphql-ws
+   * (`graphql-transport-ws`, token in `connection_init`) or SSE.
+   */
+  orderEvents: OrderEvent;
+};
+
+
+export type SubscriptionOrderEventsArgs = {
+  since?: InputMaybe<Scalars['SyncToken']['input']>;
 };
 
 export type UpdateProfileInput = {
@@ -445,6 +471,7 @@ export type ResolversTypes = {
   OrderChangeSet: ResolverTypeWrapper<Omit<OrderChangeSet, 'updated'> & { updated: Array<ResolversTypes['Order']> }>;
   OrderConnection: ResolverTypeWrapper<Omit<OrderConnection, 'edges'> & { edges: Array<ResolversTypes['OrderEdge']> }>;
   OrderEdge: ResolverTypeWrapper<Omit<OrderEdge, 'node'> & { node: ResolversTypes['Order'] }>;
+  OrderEvent: ResolverTypeWrapper<Omit<OrderEvent, 'order'> & { order: ResolversTypes['Order'] }>;
   OrderLine: ResolverTypeWrapper<OrderLineModel>;
   OrderLineInput: OrderLineInput;
   OrderStatus: OrderStatus;
@@ -457,6 +484,7 @@ export type ResolversTypes = {
   ProductEdge: ResolverTypeWrapper<Omit<ProductEdge, 'node'> & { node: ResolversTypes['Product'] }>;
   Query: ResolverTypeWrapper<{}>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Subscription: ResolverTypeWrapper<{}>;
   SyncToken: ResolverTypeWrapper<Scalars['SyncToken']['output']>;
   UpdateProfileInput: UpdateProfileInput;
   UpdateProfilePayload: ResolverTypeWrapper<Omit<UpdateProfilePayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
@@ -480,6 +508,7 @@ export type ResolversParentTypes = {
   OrderChangeSet: Omit<OrderChangeSet, 'updated'> & { updated: Array<ResolversParentTypes['Order']> };
   OrderConnection: Omit<OrderConnection, 'edges'> & { edges: Array<ResolversParentTypes['OrderEdge']> };
   OrderEdge: Omit<OrderEdge, 'node'> & { node: ResolversParentTypes['Order'] };
+  OrderEvent: Omit<OrderEvent, 'order'> & { order: ResolversParentTypes['Order'] };
   OrderLine: OrderLineModel;
   OrderLineInput: OrderLineInput;
   PageInfo: PageInfo;
@@ -491,6 +520,7 @@ export type ResolversParentTypes = {
   ProductEdge: Omit<ProductEdge, 'node'> & { node: ResolversParentTypes['Product'] };
   Query: {};
   String: Scalars['String']['output'];
+  Subscription: {};
   SyncToken: Scalars['SyncToken']['output'];
   UpdateProfileInput: UpdateProfileInput;
   UpdateProfilePayload: Omit<UpdateProfilePayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
@@ -568,6 +598,12 @@ export type OrderEdgeResolvers<ContextType = Context, ParentType extends Resolve
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type OrderEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['OrderEvent'] = ResolversParentTypes['OrderEvent']> = {
+  order?: Resolver<ResolversTypes['Order'], ParentType, ContextType>;
+  syncToken?: Resolver<ResolversTypes['SyncToken'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
 export type OrderLineResolvers<ContextType = Context, ParentType extends ResolversParentTypes['OrderLine'] = ResolversParentTypes['OrderLine']> = {
   product?: Resolver<Maybe<ResolversTypes['Product']>, ParentType, ContextType>;
   quantity?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -629,6 +665,10 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   viewer?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 };
 
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  orderEvents?: SubscriptionResolver<ResolversTypes['OrderEvent'], "orderEvents", ParentType, ContextType, Partial<SubscriptionOrderEventsArgs>>;
+};
+
 export interface SyncTokenScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['SyncToken'], any> {
   name: 'SyncToken';
 }
@@ -667,6 +707,7 @@ export type Resolvers<ContextType = Context> = {
   OrderChangeSet?: OrderChangeSetResolvers<ContextType>;
   OrderConnection?: OrderConnectionResolvers<ContextType>;
   OrderEdge?: OrderEdgeResolvers<ContextType>;
+  OrderEvent?: OrderEventResolvers<ContextType>;
   OrderLine?: OrderLineResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   PlaceOrderPayload?: PlaceOrderPayloadResolvers<ContextType>;
@@ -675,6 +716,7 @@ export type Resolvers<ContextType = Context> = {
   ProductConnection?: ProductConnectionResolvers<ContextType>;
   ProductEdge?: ProductEdgeResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   SyncToken?: GraphQLScalarType;
   UpdateProfilePayload?: UpdateProfilePayloadResolvers<ContextType>;
   User?: UserResolvers<ContextType>;

@@ -5,6 +5,7 @@ import type { Resolvers, UserError } from '../generated/resolvers.js';
 import { fromGlobalId, toGlobalId } from '../ids/globalId.js';
 import { downstreamIdempotencyKey } from '../idempotency/index.js';
 import type { OrderModel } from '../models.js';
+import { orderEventStream, type OrderEvent } from '../subscriptions/orderEventStream.js';
 import { fetchChanges } from '../sync/fetchChanges.js';
 import { syncScope } from '../sync/syncToken.js';
 import { money, requireViewer, userError } from './shared.js';
@@ -36,6 +37,12 @@ export const ordersResolvers: Resolvers = {
       const updated = page.updated.map(toModel);
       for (const o of updated) ctx.loaders.orders.prime(o.number, o);
       return { updated, deletedIds: page.deleted.map((number) => toGlobalId('Order', number)), syncToken: page.syncToken, hasMore: page.hasMore };
+    },
+  },
+  Subscription: {
+    orderEvents: {
+      subscribe: (_parent, { since }, ctx) => orderEventStream(ctx, since, { resyncIntervalMs: ctx.subscriptionResyncMs }) as AsyncIterable<never>,
+      resolve: (event: OrderEvent) => event,
     },
   },
   Order: {

@@ -19,6 +19,12 @@ export interface WebSocketTransportOptions {
   maxPayload?: number;
   /** Time a client has to send `connection_init` before the socket is closed with 4408. @default 10000 */
   connectionInitWaitTimeout?: number;
+  /** Operations one socket may run at once; one more gets an `error` for its id. @default 50 */
+  maxOperations?: number;
+  /** Bytes queued for a client that stopped reading before its socket is dropped (checked every second). @default 1048576 */
+  maxBufferedBytes?: number;
+  /** Browser origins allowed to connect, or `'*'`. A request without `Origin` (a native app) is always allowed. @default '*' */
+  allowedOrigins?: string[] | '*';
 }
 
 type ConnectionParams = Record<string, unknown> | undefined;
@@ -37,8 +43,33 @@ const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> => typ
  * and limits apply exactly as on HTTP; graphql-ws only carries the result. A rejected operation
  * is an `error` message for its id and the socket stays open.
  */
-export function createWebSocketTransport({ httpServer, yoga, schema, verifier, endpoint = '/graphql', maxPayload = 64 * 1024, connectionInitWaitTimeout = 10_000 }: WebSocketTransportOptions) {
-  const wss = new WebSocketServer({ server: httpServer, path: endpoint, maxPayload });
+export function createWebSocketTransport({
+  httpServer,
+  yoga,
+  schema,
+  verifier,
+  endpoint = '/graphql',
+  maxPayload = 64 * 1024,
+  connectionInitWaitTimeout = 10_000,
+  maxOperations = 50,
+  maxBufferedBytes = 1_048_576,
+  allowedOrigins = '*',
+}: WebSocketTransportOptions) {
+  const wss = new WebSocketServer({
+    server: httpServer,
+    path: endpoint,
+    maxPayload,
+    // Browsers send Origin and follow no CORS rules for WebSockets: a page of another site could
+    // otherwise open a socket with the user's cookies. Native apps send no Origin.
+    verifyClient: ({ origin }: { origin?: string }) => !origin || allowedOrigins === '*' || allowedOrigins.includes(origin.replace(/\/+$/, '')),
+  });
+  const expiries = new WeakMap<object, NodeJS.Timeout>();
+  // A client that stopped reading: its socket's send buffer grows; past the limit it is dropped
+  // (nothing more can be sent to it, not even a close frame), so it costs bounded memory.
+  const watchdog = setInterval(() => {
+    for (const client of wss.clients) if (client.bufferedAmount > maxBufferedBytes) client.terminate();
+  }, 1_000);
+  watchdog.unref();
   // graphql-ws only needs a document to pick execute or subscribe; the real one ran in yoga.
   const carrier = parse('{ __typename }');
   const origin = `http://localhost${endpoint}`;
@@ -57,13 +88,23 @@ export function createWebSocketTransport({ httpServer, yoga, schema, verifier, e
         const authorization = authorizationOf(ctx.connectionParams);
         if (!authorization) return true;
         try {
-          await authenticate(verifier, authorization);
+          const claims = await authenticate(verifier, authorization);
+          // A live socket ends when its token does, so a revoked user cannot listen forever.
+          const socket = ctx.extra.socket;
+          const ms = claims!.exp * 1000 - Date.now();
+          const timer = setTimeout(() => socket.close(4403, 'Token expired'), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+          timer.unref();
+          expiries.set(socket, timer);
+          socket.once('close', () => clearTimeout(timer));
           return true;
         } catch {
           return false; // 4403: the client refreshes its token and reconnects
         }
       },
       async onSubscribe(ctx, _id, payload) {
+        if (Object.keys(ctx.subscriptions).length > maxOperations) {
+          return [new GraphQLError(`At most ${maxOperations} operations may run at once on one socket; complete one first.`, { extensions: { code: 'RATE_LIMITED' } })];
+        }
         const authorization = authorizationOf(ctx.connectionParams);
         const request = new Request(origin, {
           method: 'POST',
@@ -102,9 +143,16 @@ export function createWebSocketTransport({ httpServer, yoga, schema, verifier, e
   );
 
   return {
-    /** Closes every socket with 1001 (going away), so clients reconnect elsewhere. */
-    async close() {
+    /**
+     * Closes every socket with 1001 (going away), so clients reconnect elsewhere. A client that
+     * does not complete the close handshake in `graceMs` (one that stopped reading) is cut off.
+     */
+    async close(graceMs = 2_000) {
+      clearInterval(watchdog);
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
+      const deadline = Date.now() + graceMs;
+      while ([...wss.clients].some((c) => c.readyState !== c.CLOSED) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      for (const client of wss.clients) client.terminate();
       await server.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

@@ -10,6 +10,8 @@ export interface ChangesRequest {
   limit: number;
   /** Whose feed to read; required when the feed has an owner column. */
   owner?: string;
+  /** Read no rows: only the position where the feed stands now (where a live reader starts). */
+  headOnly?: boolean;
 }
 
 export type ChangesPage<T> =
@@ -17,6 +19,8 @@ export type ChangesPage<T> =
       status: 'ok';
       /** Rows created or changed after `since`, in change order. */
       updated: T[];
+      /** The position of each entry of `updated`. */
+      updatedPositions: FeedPosition[];
       /** Keys deleted after `since`; never also in `updated`. */
       deleted: string[];
       /** Where the next page starts; never before `since`. */
@@ -58,7 +62,7 @@ const START: FeedPosition = { xid: 0n, seq: 0n };
 export async function readChanges<T>(
   db: Db,
   feed: ChangeFeed,
-  { since, limit, owner }: ChangesRequest,
+  { since, limit, owner, headOnly = false }: ChangesRequest,
   load: (tx: Db, keys: string[]) => PromiseLike<T[]>,
   keyOf: (row: T) => string,
 ): Promise<ChangesPage<T>> {
@@ -98,6 +102,11 @@ export async function readChanges<T>(
         }
       }
 
+      if (headOnly) {
+        const end = { xid: bound, seq: 0n };
+        return { status: 'ok', updated: [], updatedPositions: [], deleted: [], next: comparePositions(end, from) > 0 ? end : from, hasMore: false };
+      }
+
       const window = (alias: SQL) =>
         sql`(${alias}.change_xid, ${alias}.change_seq) > (${from.xid.toString()}::xid8, ${from.seq.toString()}::bigint)
             AND ${alias}.change_xid < ${bound.toString()}::xid8
@@ -127,12 +136,14 @@ export async function readChanges<T>(
       const end = { xid: bound, seq: 0n };
       const next = hasMore ? page.at(-1)!.position : comparePositions(end, from) > 0 ? end : from;
 
-      const updatedKeys = page.filter((c) => !c.deleted).map((c) => c.key);
+      const updatedChanges = page.filter((c) => !c.deleted);
+      const updatedKeys = updatedChanges.map((c) => c.key);
       const rows = updatedKeys.length ? await load(tx, updatedKeys) : [];
       const byKey = new Map(rows.map((row) => [keyOf(row), row]));
       return {
         status: 'ok',
         updated: updatedKeys.map((key) => byKey.get(key)!),
+        updatedPositions: updatedChanges.map((c) => c.position),
         deleted: page.filter((c) => c.deleted).map((c) => c.key),
         next,
         hasMore,

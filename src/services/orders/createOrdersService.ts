@@ -70,7 +70,9 @@ async function loadOrders(db: Db, rows: OrderRow[]): Promise<OrderResource[]> {
  * - `GET /orders?ids=a,b` batch, lines included;
  * - `GET /orders?userId=&status=&limit=&after=&before=&direction=` keyset list, newest first,
  *   ordered by (createdAt desc, number desc);
- * - `GET /orders/changes?userId=&since=&limit=` the user's change feed (`ChangesResponse`), lines included;
+ * - `GET /orders/changes?userId=&since=&limit=[&positions=1][&head=1]` the user's change feed
+ *   (`ChangesResponse`), lines included; `positions=1` adds each update's position, `head=1` reads
+ *   no rows, only where the feed stands now;
  * - `POST /orders` place, `POST /orders/:number/cancel` (the customer's side),
  *   `POST /orders/:number/status` (the fulfilment side);
  * - `POST /orders/changes/purge` (admin) deletes the tombstones older than the retention now, as the hourly job does.
@@ -121,12 +123,18 @@ export function createOrdersService({ database, bus, tombstoneRetentionDays = 30
     const page = await readChanges(
       db,
       orderChangeFeed,
-      { ...query, owner: userId },
+      { ...query, owner: userId, headOnly: request.query.head === '1' },
       async (tx, numbers) => loadOrders(tx, await tx.select().from(orders).where(inArray(orders.number, numbers))),
       (order) => order.number,
     );
     if (page.status === 'expired') return reject(reply, 410, { code: 'SINCE_EXPIRED', field: 'since', message: page.message });
-    return { updated: page.updated, deleted: page.deleted, next: formatPosition(page.next), hasMore: page.hasMore } satisfies ChangesResponse<OrderResource>;
+    return {
+      updated: page.updated,
+      deleted: page.deleted,
+      next: formatPosition(page.next),
+      hasMore: page.hasMore,
+      ...(request.query.positions === '1' ? { updatedPositions: page.updatedPositions.map(formatPosition) } : {}),
+    } satisfies ChangesResponse<OrderResource>;
   });
 
   app.post('/orders', async (request, reply) => {

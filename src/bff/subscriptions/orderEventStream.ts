@@ -1,0 +1,100 @@
+import type { ChangesResponse, OrderResource } from '../../contracts/index.js';
+import type { Context } from '../context.js';
+import { DownstreamUnavailableError } from '../downstream/DownstreamErrors.js';
+import type { OrderModel } from '../models.js';
+import { requireViewer } from '../resolvers/shared.js';
+import { decodeSyncToken, encodeSyncToken, syncScope } from '../sync/syncToken.js';
+
+export interface OrderEvent {
+  order: OrderModel;
+  syncToken: string;
+}
+
+export interface OrderEventStreamOptions {
+  /** Changes read per feed call. @default 100 */
+  pageSize?: number;
+  /**
+   * Re-read the feed this often even without a notice, so that a notice lost without a bus
+   * outage (a publisher that could not reach Redis) delays an event by at most this. 0: never.
+   * @default 60000
+   */
+  resyncIntervalMs?: number;
+  /** Longest wait before retrying the feed while the orders service is unavailable. @default 5000 */
+  maxBackoffMs?: number;
+}
+
+/**
+ * The viewer's order events. Bus notices are hints that set a flag; the stream reads the
+ * orders service's change feed from its last position whenever the flag is set and the
+ * consumer asks for more. So nothing queues per subscriber (a consumer that stops reading stops
+ * the reads), a lost notice delays an event but never loses it, and after a bus outage
+ * (`onMissedMessages`) the stream catches up from the feed. Each event is resolved with fresh
+ * loaders and a fresh request budget (`ctx.refresh()`).
+ *
+ * Validates at once (throws `UNAUTHENTICATED` or `INVALID_SYNC_TOKEN` before any event), then
+ * returns the iterable.
+ */
+export function orderEventStream(ctx: Context, since: string | null | undefined, { pageSize = 100, resyncIntervalMs = 60_000, maxBackoffMs = 5_000 }: OrderEventStreamOptions = {}): AsyncIterable<OrderEvent> {
+  const viewer = requireViewer(ctx);
+  const scope = syncScope('orders', viewer.sub);
+  const start = since != null ? decodeSyncToken(since, scope) : undefined;
+  const feed = `/orders/changes?userId=${encodeURIComponent(viewer.sub)}&positions=1`;
+
+  async function* events(): AsyncGenerator<OrderEvent> {
+    let dirty = true;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      dirty = true;
+      wake?.();
+    };
+    // Listen before reading where the feed stands, so that no change falls between the two.
+    const offNotices = ctx.bus.subscribe('orders', (message) => {
+      if (message.userId === viewer.sub) notify();
+    });
+    const offMissed = ctx.bus.onMissedMessages(notify);
+    const resync = resyncIntervalMs > 0 ? setInterval(notify, resyncIntervalMs) : undefined;
+    resync?.unref();
+    let backoff = 100;
+    try {
+      let position: string = start ?? '';
+      if (start === undefined) {
+        ctx.refresh();
+        const head = await ctx.downstream.call<ChangesResponse<OrderResource>>('orders', { path: `${feed}&head=1`, route: 'GET /orders/changes' });
+        position = head.body.next;
+      }
+      for (;;) {
+        if (!dirty) await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        dirty = false;
+        try {
+          for (let more = true; more; ) {
+            ctx.refresh();
+            const { body }: { body: ChangesResponse<OrderResource> } = await ctx.downstream.call<ChangesResponse<OrderResource>>('orders', {
+              path: `${feed}&since=${encodeURIComponent(position)}&limit=${pageSize}`,
+              route: 'GET /orders/changes',
+            });
+            for (const [i, order] of body.updated.entries()) {
+              ctx.refresh();
+              yield { order: { ...order, __typename: 'Order' }, syncToken: encodeSyncToken(scope, body.updatedPositions![i]!) };
+            }
+            // Deletions (an order gone from the viewer) are not events; the position moves past them.
+            position = body.next;
+            more = body.hasMore;
+          }
+          backoff = 100;
+        } catch (error) {
+          if (!(error instanceof DownstreamUnavailableError)) throw error;
+          // The orders service is away: keep the subscription, read again later.
+          dirty = true;
+          await new Promise((resolve) => setTimeout(resolve, backoff));
+          backoff = Math.min(backoff * 2, maxBackoffMs);
+        }
+      }
+    } finally {
+      offNotices();
+      offMissed();
+      if (resync) clearInterval(resync);
+    }
+  }
+  return events();
+}
