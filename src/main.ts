@@ -1,20 +1,11 @@
 import { signDevToken } from './auth/index.js';
 import { ManifestError } from './bff/persisted/index.js';
-import { ConfigError, loadConfig } from './config/loadConfig.js';
+import { loadConfigOrExit } from './config/loadConfig.js';
 import { createLogger } from './logging/createLogger.js';
 import { startSystem } from './system/startSystem.js';
 
 // `npm start`: the BFF, plus in-process reference services for every *_URL that is unset.
-let config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  }
-  throw error;
-}
+const config = loadConfigOrExit();
 
 const logger = createLogger({ level: config.logLevel });
 const embedded = !config.services.users || !config.services.catalog || !config.services.orders;

@@ -1,5 +1,5 @@
 import { createBus } from '../bus/index.js';
-import { ConfigError, loadConfig } from '../config/loadConfig.js';
+import { loadConfigOrExit } from '../config/loadConfig.js';
 import { createDatabase } from '../db/index.js';
 import { createLogger } from '../logging/createLogger.js';
 import { serviceNames, startReferenceServices, type ServiceName } from './startReferenceServices.js';
@@ -15,16 +15,7 @@ if (unknown.length) {
   process.exit(1);
 }
 
-let config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  }
-  throw error;
-}
+const config = loadConfigOrExit();
 if (!config.databaseUrl) {
   process.stderr.write('DATABASE_URL: required by `npm run services`: separate processes cannot share embedded PGlite, which belongs to one process. For everything in one process, use `npm start`.\n');
   process.exit(1);
