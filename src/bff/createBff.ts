@@ -188,6 +188,8 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
     graphqlEndpoint: '/graphql',
     extraParamNames: ['documentId'],
     maxRequestBodySize: limits.maxBodyBytes,
+    // Off: every text document is parsed and validated again, as stock yoga without its cache.
+    parserAndValidationCache: config.fastPaths,
     batching: limits.batchLimit > 0 ? { limit: limits.batchLimit } : false,
     healthCheckEndpoint: '/health',
     landingPage: false,

@@ -56,6 +56,12 @@ export interface Config {
   limits: LimitsConfig;
   /** Shedding load when the event loop lags, and draining on shutdown. */
   lifecycle: LifecycleConfig;
+  /**
+   * `FAST_PATHS=off` turns off what the BFF does beyond stock yoga to answer fast: persisted
+   * queries compiled at start, yoga's parse/validate cache, the verified-token cache. Only the
+   * benchmark's baseline should want it. @default true
+   */
+  fastPaths: boolean;
 }
 
 export interface ResilienceConfig {
@@ -233,6 +239,7 @@ const envSchema = z.object({
   OVERLOAD_EVENT_LOOP_DELAY_MS: nonNegativeInt(200),
   SHUTDOWN_DELAY_MS: nonNegativeInt(undefined),
   SHUTDOWN_TIMEOUT_MS: nonNegativeInt(10_000),
+  FAST_PATHS: oneOf(['on', 'off'] as const),
 });
 
 /**
@@ -309,5 +316,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       shutdownDelayMs: e.SHUTDOWN_DELAY_MS ?? (nodeEnv === 'production' ? 5000 : 0),
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS!,
     },
+    fastPaths: e.FAST_PATHS !== 'off',
   };
 }
