@@ -21,7 +21,7 @@ import { clientAddress, createEventLoopMonitor, createMemoryRateLimiter, createR
 import { createLoaders } from './loaders/createLoaders.js';
 import { createMetrics } from './metrics/createMetrics.js';
 import type { UserModel } from './models.js';
-import { loadPersistedOperations } from './persisted/index.js';
+import { compilePersistedQueries, loadPersistedOperations } from './persisted/index.js';
 import { useCompression } from './plugins/useCompression.js';
 import { useCsrfPrevention } from './plugins/useCsrfPrevention.js';
 import { useDisableIntrospection } from './plugins/useDisableIntrospection.js';
@@ -158,6 +158,7 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
     usePersistedOperations({
       operations,
       mode: config.persistedOperations,
+      ...(config.fastPaths ? { compiled: compilePersistedQueries(schema, operations) } : {}),
       onOperation: (operation, request) =>
         metrics.operations.inc({ operation: operation.name, client_name: label(request.headers.get('apollographql-client-name')), client_version: label(request.headers.get('apollographql-client-version')) }),
     }),

@@ -1,0 +1,20 @@
+import type { GraphQLSchema } from 'graphql';
+import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import type { PersistedOperations } from './loadPersistedOperations.js';
+
+/**
+ * Compiles every persisted query (graphql-jit) once, at start: a request by id then runs a
+ * function generated for exactly its selection, without graphql-js walking the document, and
+ * coerces its variables with a generated coercer. Mutations are left to graphql-js: they are
+ * dominated by their writes, and `@idempotent` wrappers see the same `info` as ever.
+ * An operation graphql-jit cannot compile simply runs uncompiled.
+ */
+export function compilePersistedQueries(schema: GraphQLSchema, operations: PersistedOperations): ReadonlyMap<string, CompiledQuery> {
+  const compiled = new Map<string, CompiledQuery>();
+  for (const operation of operations.byId.values()) {
+    if (operation.type !== 'query') continue;
+    const query = compileQuery(schema, operation.document, operation.name, { disablingCapturingStackErrors: true });
+    if (isCompiledQuery(query)) compiled.set(operation.id, query);
+  }
+  return compiled;
+}
