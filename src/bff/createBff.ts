@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createYoga, useReadinessCheck, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import { createTokenVerifier, signDevToken } from '../auth/index.js';
+import { cacheVerifiedTokens, createTokenVerifier, signDevToken } from '../auth/index.js';
 import type { Config } from '../config/loadConfig.js';
 import type { UserResource } from '../contracts/index.js';
 import { migrate, type Database } from '../db/index.js';
@@ -96,7 +96,7 @@ export function createBff({ config, database, serviceUrls, logger, plugins: extr
       : undefined,
   });
   const idempotencyStore = createIdempotencyStore({ database, keyTtlMs: config.idempotency.keyTtlMs, lockTimeoutMs: config.idempotency.lockTimeoutMs });
-  const verifier = createTokenVerifier({ auth: config.auth });
+  const verifier = config.fastPaths ? cacheVerifiedTokens(createTokenVerifier({ auth: config.auth })) : createTokenVerifier({ auth: config.auth });
   const requestLogger = new AsyncLocalStorage<Logger>();
   const rateLimiter =
     limits.rateLimit && (config.redisUrl ? createRedisRateLimiter({ url: config.redisUrl, ...limits.rateLimit, logger }) : createMemoryRateLimiter(limits.rateLimit));
