@@ -13,7 +13,7 @@ export interface WireBytes {
 }
 
 /**
- * Sends one HTTP/1.1 request on a fresh connection (`Connection: close`) and counts the bytes
+ * Sends one HTTP/1.1 request on a fresh connection (`Connection: close`: the server closes it) and counts the bytes
  * that come back: what a phone's radio receives for that answer (TCP/TLS framing aside).
  */
 export function wireBytes(url: string, { method = 'POST', headers = {}, body }: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string }): Promise<WireBytes> {
@@ -23,7 +23,7 @@ export function wireBytes(url: string, { method = 'POST', headers = {}, body }: 
   if (method === 'POST') head.push(`Content-Length: ${payload.length}`);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const socket = connect(Number(port), hostname, () => socket.end(Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`), payload])));
+    const socket = connect(Number(port), hostname, () => socket.write(Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`), payload])));
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('error', reject);
     socket.on('close', () => {
