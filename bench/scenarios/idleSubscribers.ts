@@ -12,6 +12,14 @@ export interface IdleSocketsResult {
   connectMs: number;
 }
 
+/** Asks the BFF (started with `gcOnSignal`) for a full collection, then lets it finish. */
+async function collect(pid: number) {
+  for (let i = 0; i < 2; i++) {
+    process.kill(pid, 'SIGUSR2');
+    await sleep(500);
+  }
+}
+
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 
 async function heapOf(metricsUrl: string) {
@@ -37,10 +45,10 @@ function openSocket(url: string, authorization: string): Promise<WebSocket> {
 /**
  * S6 (what can be measured before `Subscription.orderEvents` exists): the BFF's memory per idle,
  * authenticated graphql-ws socket. Opens `count` sockets in waves, lets the server settle, and
- * divides the growth of its RSS and V8 heap by the count. Every socket must be acknowledged.
+ * divides the growth of its RSS and V8 heap, each measured after a full collection, by the count. Every socket must be acknowledged.
  */
 export async function measureIdleSockets({ wsUrl, metricsUrl, pid, authorization, count, wave = 250 }: { wsUrl: string; metricsUrl: string; pid: number; authorization: string; count: number; wave?: number }): Promise<IdleSocketsResult> {
-  await sleep(1000);
+  await collect(pid);
   const rssBefore = rssOf(pid);
   const heapBefore = await heapOf(metricsUrl);
   const sockets: WebSocket[] = [];
@@ -51,7 +59,8 @@ export async function measureIdleSockets({ wsUrl, metricsUrl, pid, authorization
       sockets.push(...(await Promise.all(Array.from({ length: n }, () => openSocket(wsUrl, authorization)))));
     }
     const connectMs = performance.now() - started;
-    await sleep(2000);
+    await sleep(1000);
+    await collect(pid);
     const open = sockets.filter((s) => s.readyState === WebSocket.OPEN).length;
     if (open !== count) throw new Error(`${count - open} of ${count} sockets closed while idle`);
     const rssAfter = rssOf(pid);
