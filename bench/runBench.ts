@@ -65,7 +65,7 @@ async function startBff(name: string, serviceUrls: Record<string, string>, env: 
       RATE_LIMIT_PER_SECOND: '0',
       // Saturation is the point: shedding would turn it into 503s.
       OVERLOAD_EVENT_LOOP_DELAY_MS: '0',
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
       ...env,
     },
   });
