@@ -5,7 +5,8 @@ import type { PersistedOperations } from './loadPersistedOperations.js';
 /**
  * Compiles every persisted query (graphql-jit) once, at start: a request by id then runs a
  * function generated for exactly its selection, without graphql-js walking the document, and
- * coerces its variables with a generated coercer. Mutations are left to graphql-js: they are
+ * coerces its variables with a generated coercer, and its answer has a serializer generated from
+ * its selection (`stringify`). Mutations are left to graphql-js: they are
  * dominated by their writes, and `@idempotent` wrappers see the same `info` as ever.
  * An operation graphql-jit cannot compile simply runs uncompiled.
  */
@@ -13,7 +14,7 @@ export function compilePersistedQueries(schema: GraphQLSchema, operations: Persi
   const compiled = new Map<string, CompiledQuery>();
   for (const operation of operations.byId.values()) {
     if (operation.type !== 'query') continue;
-    const query = compileQuery(schema, operation.document, operation.name, { disablingCapturingStackErrors: true });
+    const query = compileQuery(schema, operation.document, operation.name, { disablingCapturingStackErrors: true, customJSONSerializer: true });
     if (isCompiledQuery(query)) compiled.set(operation.id, query);
   }
   return compiled;

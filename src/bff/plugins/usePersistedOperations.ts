@@ -1,4 +1,4 @@
-import type { DocumentNode } from 'graphql';
+import type { DocumentNode, ExecutionResult } from 'graphql';
 import type { CompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 import { clientError, ErrorCode } from '../errors/index.js';
@@ -79,7 +79,13 @@ export function usePersistedOperations({ operations, mode, onOperation, compiled
       if (!compiled) return;
       const operation = persistedOperationOf.get((args.contextValue as { request: Request }).request);
       const query = operation && compiled.get(operation.id);
-      if (query) setExecuteFn(({ rootValue, contextValue, variableValues }) => query.query(rootValue, contextValue, variableValues));
+      if (!query) return;
+      // Yoga serializes a result with its own `stringify` when it has one; with errors, JSON.stringify.
+      const withSerializer = (result: ExecutionResult) => (result.errors?.length ? result : Object.assign(result, { stringify: query.stringify }));
+      setExecuteFn(({ rootValue, contextValue, variableValues }) => {
+        const result = query.query(rootValue, contextValue, variableValues);
+        return result instanceof Promise ? result.then(withSerializer) : withSerializer(result);
+      });
     },
   };
 }
