@@ -124,7 +124,7 @@ async function main() {
       log(`  ${scenario} on ${server}…`);
       const summary = await measure(target, load, pid);
       report.http.push({ scenario, server, bytes: Buffer.byteLength(target.expectBody), ...summary });
-      log(`    ${Math.round(summary.rps.median)} req/s, ${Math.round(summary.serverCpuMicros.median)} µs CPU/req, p99 ${summary.p99.median.toFixed(2)} ms; at ${summary.half.rate}/s p99 ${summary.half.p99.median.toFixed(2)} ms`);
+      log(`    ${Math.round(summary.rps.median)} req/s, ${Math.round(summary.serverCpuMicros.median)} µs CPU/req, p99 ${summary.p99.median.toFixed(2)} ms; at ${summary.half.rate}/s p50 ${summary.half.p50.median.toFixed(2)} p99 ${summary.half.p99.median.toFixed(2)} ms`);
     };
 
     // The BFF with its fast paths on (the default).

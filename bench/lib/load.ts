@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
+import { paced, type PacedResult } from './paced.js';
 import { summarize, type Summary } from './stats.js';
 
 /** One HTTP request the load generator repeats, and the exact body every answer must have. */
@@ -87,19 +88,23 @@ export interface LoadSummary {
   serverCpuMicros: Summary;
   p50: Summary;
   p99: Summary;
-  /** At a fixed rate of half the median saturated rate. */
+  /** At a fixed, evenly paced rate of half the median saturated rate (`paced`), latency from when each request was due. */
   half: { rate: number; p50: Summary; p99: Summary };
 }
 
-/** Warm-up, then `repetitions` saturated runs, then `repetitions` runs at half the median saturated rate. */
+/** Warm-up, then `repetitions` saturated runs (autocannon), then `repetitions` evenly paced runs at half the median saturated rate. */
 export async function measure(target: Target, { warmupSeconds, seconds, repetitions, connections }: LoadOptions, pid?: number): Promise<LoadSummary> {
   if (warmupSeconds > 0) await once(target, { seconds: warmupSeconds, connections });
   const saturated: RunResult[] = [];
   for (let i = 0; i < repetitions; i++) saturated.push(await once(target, { seconds, connections, ...(pid === undefined ? {} : { pid }) }));
   const rps = summarize(saturated.map((r) => r.rps));
   const rate = Math.max(1, Math.round(rps.median / 2));
-  const half: RunResult[] = [];
-  for (let i = 0; i < repetitions; i++) half.push(await once(target, { seconds, connections, rate }));
+  const half: PacedResult[] = [];
+  for (let i = 0; i < repetitions; i++) {
+    const result = await paced(target, { rate, seconds });
+    if (result.failures > 0) throw new FailedRun(`${target.method} ${target.url} at ${rate}/s: ${result.failures} of ${result.sent} answers failed, first: ${result.firstFailure}`);
+    half.push(result);
+  }
   return {
     rps,
     cpuMicros: summarize(saturated.map((r) => 1e6 / r.rps)),

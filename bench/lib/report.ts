@@ -30,16 +30,16 @@ export function renderReport(report: Report): string {
     `### mobile-bff bench, ${report.mode} run, ${report.startedAt}`,
     '',
     `${machine.nproc} × ${machine.cpu}, Node ${machine.node}; ${machine.pinned ? 'server on one core, load generator and downstream on the other (taskset)' : 'not pinned'}; load average at start ${machine.loadAverage}.`,
-    `HTTP: ${load.connections} connections, warm-up ${load.warmupSeconds} s, ${load.repetitions} × ${load.seconds} s saturated, then ${load.repetitions} × ${load.seconds} s at half the median saturated rate. Median (min–max) of the repetitions.`,
+    `HTTP: ${load.connections} connections, warm-up ${load.warmupSeconds} s, ${load.repetitions} × ${load.seconds} s saturated, then ${load.repetitions} × ${load.seconds} s evenly paced at half the median saturated rate (latency from when each request was due). Median (min–max) of the repetitions.`,
     '',
   );
   const stock = report.http.find((h) => h.server === 'fast paths off' && h.scenario.startsWith('S4'));
   const bare = report.http.find((h) => h.server === 'bare node:http');
-  out.push('| scenario | server | req/s | CPU µs/req | server CPU µs/req (measured) | p50 ms | p99 ms | p99 ms at 50% (rate) | × S4 stock | ÷ ceiling |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  out.push('| scenario | server | req/s | CPU µs/req | server CPU µs/req (measured) | p50 ms | p99 ms | p50 / p99 ms at 50% (rate) | × S4 stock | ÷ ceiling |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const h of report.http) {
     const vsStock = stock ? `${(h.rps.median / stock.rps.median).toFixed(2)}×` : '–';
     const vsBare = bare ? `${((h.rps.median / bare.rps.median) * 100).toFixed(0)}%` : '–';
-    out.push(`| ${h.scenario} | ${h.server} | ${range(h.rps, int)} | ${int(h.cpuMicros.median)} | ${int(h.serverCpuMicros.median)} | ${ms(h.p50.median)} | ${range(h.p99, ms)} | ${range(h.half.p99, ms)} (${int(h.half.rate)}/s) | ${vsStock} | ${vsBare} |`);
+    out.push(`| ${h.scenario} | ${h.server} | ${range(h.rps, int)} | ${int(h.cpuMicros.median)} | ${int(h.serverCpuMicros.median)} | ${ms(h.p50.median)} | ${range(h.p99, ms)} | ${ms(h.half.p50.median)} / ${range(h.half.p99, ms)} (${int(h.half.rate)}/s) | ${vsStock} | ${vsBare} |`);
   }
   out.push('');
 
