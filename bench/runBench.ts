@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { signDevToken } from '../src/auth/index.js';
 import { projectRoot } from '../src/util/projectRoot.js';
-import { FailedRun, measure, type LoadOptions, type LoadSummary, type Target } from './lib/load.js';
+import { FailedRun, measure, type LoadOptions, type Target } from './lib/load.js';
 import { checkOrderList, firstPartyOperation, requestsFor } from './lib/operations.js';
 import { canPin, LOAD_CORE, pinSelf, SERVER_CORE, startNode, type Child } from './lib/processes.js';
 import { renderReport, type Report } from './lib/report.js';
@@ -228,6 +228,7 @@ async function main() {
   }
 
   report.finishedAt = new Date().toISOString();
+  report.machine.loadAverageAtEnd = readFileSync('/proc/loadavg', 'utf8').trim();
   writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(renderReport(report));
 }
@@ -237,4 +238,3 @@ main().catch((error: unknown) => {
   process.exit(1);
 });
 
-export type { LoadSummary };

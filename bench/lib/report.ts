@@ -9,7 +9,7 @@ export interface Report {
   startedAt: string;
   finishedAt?: string;
   mode: 'quick' | 'default';
-  machine: { nproc: number; cpu: string; node: string; pinned: boolean; loadAverage: string };
+  machine: { nproc: number; cpu: string; node: string; pinned: boolean; loadAverage: string; loadAverageAtEnd?: string };
   load: LoadOptions;
   http: ({ scenario: string; server: string; bytes: number } & LoadSummary)[];
   downstreamCalls: DownstreamCallsResult[];
@@ -29,7 +29,7 @@ export function renderReport(report: Report): string {
   out.push(
     `### mobile-bff bench, ${report.mode} run, ${report.startedAt}`,
     '',
-    `${machine.nproc} × ${machine.cpu}, Node ${machine.node}; ${machine.pinned ? 'server on one core, load generator and downstream on the other (taskset)' : 'not pinned'}; load average at start ${machine.loadAverage}.`,
+    `${machine.nproc} × ${machine.cpu}, Node ${machine.node}; ${machine.pinned ? 'server on one core, load generator and downstream on the other (taskset)' : 'not pinned'}; load average at start ${machine.loadAverage}${machine.loadAverageAtEnd ? `, at the end ${machine.loadAverageAtEnd}` : ''}.`,
     `HTTP: ${load.connections} connections, warm-up ${load.warmupSeconds} s, ${load.repetitions} × ${load.seconds} s saturated, then ${load.repetitions} × ${load.seconds} s evenly paced at half the median saturated rate (latency from when each request was due). Median (min–max) of the repetitions.`,
     '',
   );
