@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signDevToken } from '../../src/auth/index.js';
+import { createSchema } from '../../src/bff/createSchema.js';
+import { compilePersistedQueries, loadPersistedOperations } from '../../src/bff/persisted/index.js';
 import { projectRoot } from '../../src/util/projectRoot.js';
 import { startSystemBehindProxies, type SystemBehindProxies } from '../support/startSystemBehindProxies.js';
 
@@ -26,6 +28,14 @@ const byHash = (name: string, variables: Record<string, unknown>) => post({ oper
 const asText = (name: string, variables: Record<string, unknown>) => post({ query: operation(name).body, operationName: name, variables });
 
 describe('a persisted query run compiled', () => {
+  it('is every query of the manifests: none is left to run uncompiled', () => {
+    const schema = createSchema();
+    const operations = loadPersistedOperations(schema, join(projectRoot(), 'persisted-queries'));
+    const queries = [...operations.byId.values()].filter((o) => o.type === 'query').map((o) => o.id);
+    expect(queries.length).toBeGreaterThan(0);
+    expect([...compilePersistedQueries(schema, operations).keys()].sort()).toEqual(queries.sort());
+  });
+
   it.each([
     ['OrderList', { first: 20 }],
     ['Home', {}],

@@ -5,8 +5,8 @@ import type { PersistedOperations } from './loadPersistedOperations.js';
 /**
  * Compiles every persisted query (graphql-jit) once, at start: a request by id then runs a
  * function generated for exactly its selection, without graphql-js walking the document, and
- * coerces its variables with a generated coercer, and its answer has a serializer generated from
- * its selection (`stringify`). Mutations are left to graphql-js: they are
+ * coerces its variables with a generated coercer, and, where graphql-jit can generate one, its
+ * answer has a serializer generated from its selection (`stringify`). Mutations are left to graphql-js: they are
  * dominated by their writes, and `@idempotent` wrappers see the same `info` as ever.
  * An operation graphql-jit cannot compile simply runs uncompiled.
  */
@@ -14,7 +14,10 @@ export function compilePersistedQueries(schema: GraphQLSchema, operations: Persi
   const compiled = new Map<string, CompiledQuery>();
   for (const operation of operations.byId.values()) {
     if (operation.type !== 'query') continue;
-    const query = compileQuery(schema, operation.document, operation.name, { disablingCapturingStackErrors: true, customJSONSerializer: true });
+    // The generated serializer needs a JSON type for every leaf, which custom scalars (DateTime)
+    // do not have: such an operation still runs compiled, and yoga serializes it with JSON.stringify.
+    const withSerializer = compileQuery(schema, operation.document, operation.name, { disablingCapturingStackErrors: true, customJSONSerializer: true });
+    const query = isCompiledQuery(withSerializer) ? withSerializer : compileQuery(schema, operation.document, operation.name, { disablingCapturingStackErrors: true });
     if (isCompiledQuery(query)) compiled.set(operation.id, query);
   }
   return compiled;
