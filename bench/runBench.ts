@@ -50,7 +50,7 @@ async function startBff(name: string, serviceUrls: Record<string, string>, env: 
     core: SERVER_CORE,
     ready: /GraphiQL: (http:\S+)/,
     // --expose-gc and gcOnSignal: S6 compares memory after full collections. Neither costs a request anything.
-    nodeArgs: ['--expose-gc', '--import', join(root, 'dist/bench/servers/gcOnSignal.js'), ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [])],
+    nodeArgs: [...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), '--expose-gc', '--import', join(root, 'dist/bench/servers/gcOnSignal.js'), ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [])],
     env: {
       NODE_ENV: 'development',
       PORT: String(port),

@@ -88,7 +88,7 @@ export interface LoadSummary {
   serverCpuMicros: Summary;
   p50: Summary;
   p99: Summary;
-  /** At a fixed, evenly paced rate of half the median saturated rate (`paced`), latency from when each request was due. */
+  /** At a fixed, evenly paced rate of half the median saturated rate (`paced`, open loop). */
   half: { rate: number; p50: Summary; p99: Summary };
 }
 

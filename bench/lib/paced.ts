@@ -3,7 +3,11 @@ import type { Target } from './load.js';
 
 export interface PacedResult {
   sent: number;
-  /** Latency from when each request was due to its last byte, in ms (coordinated omission corrected). */
+  /**
+   * Latency from when each request was handed to the connection pool (queueing for a free
+   * connection included) to its last byte, in ms. Sending never waits for answers (open loop),
+   * so a slow server cannot slow the load down and hide its own latency.
+   */
   p50: number;
   p99: number;
   failures: number;
@@ -27,7 +31,8 @@ export async function paced(target: Target, { rate, seconds, connections = 32 }:
   const start = performance.now();
   let sent = 0;
 
-  const one = async (due: number) => {
+  const one = async () => {
+    const sentAt = performance.now();
     try {
       const { statusCode, body } = await pool.request({ path: pathname + search, method: target.method, headers: target.headers, ...(target.body === undefined ? {} : { body: target.body }) });
       const text = await body.text();
@@ -36,7 +41,7 @@ export async function paced(target: Target, { rate, seconds, connections = 32 }:
         firstFailure ??= `HTTP ${statusCode}: ${text.slice(0, 200)}`;
         return;
       }
-      latencies.push(performance.now() - due);
+      latencies.push(performance.now() - sentAt);
     } catch (error) {
       failures++;
       firstFailure ??= String(error);
@@ -48,7 +53,7 @@ export async function paced(target: Target, { rate, seconds, connections = 32 }:
       const now = performance.now();
       const due = Math.min(total, Math.floor(((now - start) / 1000) * rate));
       while (sent < due) {
-        const p = one(start + (sent * 1000) / rate);
+        const p = one();
         inFlight.add(p);
         void p.finally(() => inFlight.delete(p));
         sent++;

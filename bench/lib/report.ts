@@ -30,7 +30,7 @@ export function renderReport(report: Report): string {
     `### mobile-bff bench, ${report.mode} run, ${report.startedAt}`,
     '',
     `${machine.nproc} × ${machine.cpu}, Node ${machine.node}; ${machine.pinned ? 'server on one core, load generator and downstream on the other (taskset)' : 'not pinned'}; load average at start ${machine.loadAverage}${machine.loadAverageAtEnd ? `, at the end ${machine.loadAverageAtEnd}` : ''}.`,
-    `HTTP: ${load.connections} connections, warm-up ${load.warmupSeconds} s, ${load.repetitions} × ${load.seconds} s saturated, then ${load.repetitions} × ${load.seconds} s evenly paced at half the median saturated rate (latency from when each request was due). Median (min–max) of the repetitions.`,
+    `HTTP: ${load.connections} connections, warm-up ${load.warmupSeconds} s, ${load.repetitions} × ${load.seconds} s saturated, then ${load.repetitions} × ${load.seconds} s evenly paced (open loop) at half the median saturated rate. Median (min–max) of the repetitions.`,
     '',
   );
   const stock = report.http.find((h) => h.server === 'fast paths off' && h.scenario.startsWith('S4'));
