@@ -18,7 +18,7 @@ export interface PacedResult {
  * An open-loop load at a fixed rate, evenly paced: autocannon's `overallRate` lets each
  * connection send its whole second's quota back to back and then wait, which is saturation for
  * part of every second. Here, every millisecond the requests due by then are sent, whatever is
- * still in flight, and each latency counts from when its request was due.
+ * still in flight.
  */
 export async function paced(target: Target, { rate, seconds, connections = 32 }: { rate: number; seconds: number; connections?: number }): Promise<PacedResult> {
   const { origin, pathname, search } = new URL(target.url);
