@@ -21,7 +21,7 @@ const onlyArg = args.find((a) => a.startsWith('--only='))?.slice('--only='.lengt
 const only = onlyArg ? new Set(onlyArg.split(',')) : undefined;
 const wants = (scenario: string) => !only || only.has(scenario);
 
-const load: LoadOptions = quick ? { warmupSeconds: 1, seconds: 2, repetitions: 1, connections: 10 } : { warmupSeconds: 3, seconds: 5, repetitions: 3, connections: 10 };
+const load: LoadOptions = quick ? { warmupSeconds: 1, seconds: 2, repetitions: 1, connections: 10 } : { warmupSeconds: 5, seconds: 4, repetitions: 3, connections: 10 };
 const S5_REQUESTS = quick ? 20 : 200;
 const S6_COUNTS = quick ? [200, 1000] : [1000, 10_000];
 
