@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createYoga, useReadinessCheck, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import { createTokenVerifier, signDevToken } from '../auth/index.js';
+import { cacheVerifiedTokens, createTokenVerifier, signDevToken } from '../auth/index.js';
 import type { Config } from '../config/loadConfig.js';
 import type { UserResource } from '../contracts/index.js';
 import type { Bus } from '../bus/index.js';
@@ -22,7 +22,7 @@ import { clientAddress, createEventLoopMonitor, createMemoryRateLimiter, createR
 import { createLoaders } from './loaders/createLoaders.js';
 import { createMetrics } from './metrics/createMetrics.js';
 import type { UserModel } from './models.js';
-import { loadPersistedOperations } from './persisted/index.js';
+import { compilePersistedQueries, loadPersistedOperations } from './persisted/index.js';
 import { useCompression } from './plugins/useCompression.js';
 import { useCsrfPrevention } from './plugins/useCsrfPrevention.js';
 import { useDisableIntrospection } from './plugins/useDisableIntrospection.js';
@@ -99,7 +99,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
       : undefined,
   });
   const idempotencyStore = createIdempotencyStore({ database, keyTtlMs: config.idempotency.keyTtlMs, lockTimeoutMs: config.idempotency.lockTimeoutMs });
-  const verifier = createTokenVerifier({ auth: config.auth });
+  const verifier = config.fastPaths ? cacheVerifiedTokens(createTokenVerifier({ auth: config.auth })) : createTokenVerifier({ auth: config.auth });
   const requestLogger = new AsyncLocalStorage<Logger>();
   const rateLimiter =
     limits.rateLimit && (config.redisUrl ? createRedisRateLimiter({ url: config.redisUrl, ...limits.rateLimit, logger }) : createMemoryRateLimiter(limits.rateLimit));
@@ -165,6 +165,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     usePersistedOperations({
       operations,
       mode: config.persistedOperations,
+      ...(config.fastPaths ? { compiled: compilePersistedQueries(schema, operations) } : {}),
       onOperation: (operation, request) =>
         metrics.operations.inc({ operation: operation.name, client_name: label(request.headers.get('apollographql-client-name')), client_version: label(request.headers.get('apollographql-client-version')) }),
     }),
@@ -195,6 +196,8 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     graphqlEndpoint: '/graphql',
     extraParamNames: ['documentId'],
     maxRequestBodySize: limits.maxBodyBytes,
+    // Off: every text document is parsed and validated again, as stock yoga without its cache.
+    parserAndValidationCache: config.fastPaths,
     batching: limits.batchLimit > 0 ? { limit: limits.batchLimit } : false,
     healthCheckEndpoint: '/health',
     landingPage: false,

@@ -58,6 +58,12 @@ export interface Config {
   lifecycle: LifecycleConfig;
   /** graphql-ws limits and subscription behaviour (design.md §7). */
   webSocket: WebSocketConfig;
+  /**
+   * `FAST_PATHS=off` turns off what the BFF does beyond stock yoga to answer fast: persisted
+   * queries compiled at start, yoga's parse/validate cache, the verified-token cache. Only the
+   * benchmark's baseline should want it. @default true
+   */
+  fastPaths: boolean;
 }
 
 export interface ResilienceConfig {
@@ -253,6 +259,7 @@ const envSchema = z.object({
   ALLOWED_ORIGINS: z.string().optional(),
   SUBSCRIPTION_RESYNC_MS: nonNegativeInt(60_000),
   WS_INIT_TIMEOUT_MS: positiveInt(10_000),
+  FAST_PATHS: oneOf(['on', 'off'] as const),
 });
 
 /**
@@ -343,6 +350,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       resyncIntervalMs: e.SUBSCRIPTION_RESYNC_MS!,
       initTimeoutMs: e.WS_INIT_TIMEOUT_MS,
     },
+    fastPaths: e.FAST_PATHS !== 'off',
   };
 }
 

@@ -2,3 +2,4 @@
 export { loadPersistedOperations, ManifestError, type PersistedOperations, type PersistedOperation } from './loadPersistedOperations.js';
 export { normalizeOperationText } from './normalizeOperationText.js';
 export { extractOperationId } from './extractOperationId.js';
+export { compilePersistedQueries } from './compilePersistedQueries.js';

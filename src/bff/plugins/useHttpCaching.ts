@@ -13,11 +13,14 @@ export function useHttpCaching(): Plugin {
     async onResponse({ request, response, setResponse, fetchAPI }) {
       if (request.method !== 'GET' || response.status !== 200) return;
       const operation = persistedOperationOf.get(request);
-      if (!operation || !(response.headers.get('content-type') ?? '').includes('json')) return;
+      const type = response.headers.get('content-type') ?? '';
+      if (!operation || !type.includes('json')) return;
       const body = new Uint8Array(await response.arrayBuffer());
       const etag = `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
       const { maxAge, scope } = operation.cachePolicy;
       const headers = new fetchAPI.Headers(response.headers);
+      // Copied headers can lose yoga's content type to later plugins' get() (compression then skipped the body).
+      headers.set('content-type', type);
       headers.set('etag', etag);
       headers.set('cache-control', scope === 'PUBLIC' && maxAge > 0 ? `public, max-age=${maxAge}` : 'private, no-cache');
       headers.append('vary', 'Authorization, Accept, Accept-Encoding');

@@ -1,4 +1,5 @@
-import type { DocumentNode } from 'graphql';
+import type { DocumentNode, ExecutionResult } from 'graphql';
+import type { CompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 import { clientError, ErrorCode } from '../errors/index.js';
 import { extractOperationId, normalizeOperationText, type PersistedOperation, type PersistedOperations } from '../persisted/index.js';
@@ -14,6 +15,8 @@ export interface UsePersistedOperationsOptions {
   mode: PersistedOperationsMode;
   /** Called once per request that resolved to a persisted operation (usage metrics). */
   onOperation?: (operation: PersistedOperation, request: Request) => void;
+  /** Persisted queries compiled at start, by id (`compilePersistedQueries`); those run compiled. @default none */
+  compiled?: ReadonlyMap<string, CompiledQuery>;
 }
 
 /** Rejections carry no data, a 4xx, the GraphQL response media type and must not be cached (design.md §3). */
@@ -36,11 +39,12 @@ export const persistedOperationOf = new WeakMap<Request, PersistedOperation>();
 
 /**
  * Serves operations by id from manifests prepared at start: the request's document is the one
- * parsed and validated then, so a request by id does no parse and no validate. Applies on every
+ * parsed and validated then, so a request by id does no parse and no validate, and a query
+ * compiled then (`compiled`) runs its generated executor instead of graphql-js. Applies on every
  * transport that goes through yoga's pipeline (HTTP GET/POST, SSE, and WebSocket via
  * `getResultForParams`).
  */
-export function usePersistedOperations({ operations, mode, onOperation }: UsePersistedOperationsOptions): Plugin {
+export function usePersistedOperations({ operations, mode, onOperation, compiled }: UsePersistedOperationsOptions): Plugin {
   const prepared = new WeakMap<Request, DocumentNode>();
   return {
     onParams({ params, request, setParams }) {
@@ -70,6 +74,18 @@ export function usePersistedOperations({ operations, mode, onOperation }: UsePer
     onValidate({ context, setResult }) {
       // Validated against this schema at start (the server does not start otherwise).
       if (prepared.has((context as { request: Request }).request)) setResult([]);
+    },
+    onExecute({ args, setExecuteFn }) {
+      if (!compiled) return;
+      const operation = persistedOperationOf.get((args.contextValue as { request: Request }).request);
+      const query = operation && compiled.get(operation.id);
+      if (!query) return;
+      // Yoga serializes a result with its own `stringify` when it has one; with errors, JSON.stringify.
+      const withSerializer = (result: ExecutionResult) => (result.errors?.length ? result : Object.assign(result, { stringify: query.stringify }));
+      setExecuteFn(({ rootValue, contextValue, variableValues }) => {
+        const result = query.query(rootValue, contextValue, variableValues);
+        return result instanceof Promise ? result.then(withSerializer) : withSerializer(result);
+      });
     },
   };
 }

@@ -1,0 +1,70 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { projectRoot } from '../../src/util/projectRoot.js';
+
+/** Whether server and load generator can get a core each (Linux with `taskset` and ≥ 2 cores). */
+export const canPin = availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0;
+
+/** The core a server process runs on, and the one this process (the load generator) and the downstream process run on. */
+export const SERVER_CORE = 1;
+export const LOAD_CORE = 0;
+
+/** Pins this process (autocannon runs in it) to the load generator's core. */
+export function pinSelf(): void {
+  if (canPin) spawnSync('taskset', ['-a', '-p', '-c', String(LOAD_CORE), String(process.pid)], { stdio: 'ignore' });
+}
+
+export interface Child {
+  pid: number;
+  /** Where its stdout and stderr go (a file, as a log collector would read them). */
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `node <script> ...args` from the project root on `core` (when pinning is possible),
+ * its output going to a file, and resolves once that output matches `ready`, with the match.
+ */
+export async function startNode(script: string, args: string[], { core, env = {}, ready, nodeArgs = [], name }: { core: number; env?: Record<string, string>; ready: RegExp; nodeArgs?: string[]; name: string }) {
+  const baseEnv = { ...process.env };
+  for (const key of ['DATABASE_URL', 'REDIS_URL', 'NODE_ENV', 'NODE_OPTIONS', 'PORT', 'USERS_URL', 'CATALOG_URL', 'ORDERS_URL', 'LOG_LEVEL']) delete baseEnv[key];
+  const logFile = join(mkdtempSync(join(tmpdir(), 'mobile-bff-bench-')), `${name}.log`);
+  const fd = openSync(logFile, 'w');
+  const argv = [...nodeArgs, script, ...args];
+  const options = { cwd: projectRoot(), env: { ...baseEnv, ...env }, stdio: ['ignore', fd, fd] as ['ignore', number, number] };
+  // taskset execs node, so the child's pid is node's own.
+  const child: ChildProcess = canPin ? spawn('taskset', ['-c', String(core), process.execPath, ...argv], options) : spawn(process.execPath, argv, options);
+  closeSync(fd);
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code) => {
+      exitCode = code;
+      resolve();
+    }),
+  );
+  const started = Date.now();
+  let match: RegExpMatchArray | null = null;
+  while (!match) {
+    const out = readFileSync(logFile, 'utf8');
+    match = out.match(ready);
+    if (match) break;
+    if (exitCode !== undefined) throw new Error(`${name} exited (${exitCode}) before it was ready:\n${out}`);
+    if (Date.now() - started > 60_000) throw new Error(`${name} did not start within 60 s:\n${out}`);
+    await sleep(50);
+  }
+  const running: Child = {
+    pid: child.pid!,
+    logFile,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+      if (!process.env.BENCH_KEEP_LOGS) rmSync(dirname(logFile), { recursive: true, force: true });
+    },
+  };
+  return { running, match };
+}

@@ -1,0 +1,240 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { signDevToken } from '../src/auth/index.js';
+import { projectRoot } from '../src/util/projectRoot.js';
+import { FailedRun, measure, type LoadOptions, type Target } from './lib/load.js';
+import { checkOrderList, firstPartyOperation, requestsFor } from './lib/operations.js';
+import { canPin, LOAD_CORE, pinSelf, SERVER_CORE, startNode, type Child } from './lib/processes.js';
+import { renderReport, type Report } from './lib/report.js';
+import { measureDownstreamCalls, type DownstreamCallsResult } from './scenarios/downstreamCalls.js';
+import { measureIdleSockets, type IdleSocketsResult } from './scenarios/idleSubscribers.js';
+import { wireBytes, type WireBytes } from './scenarios/wireBytes.js';
+
+// `npm run bench [-- --quick] [--profile] [--only S2,S3]`: design.md §10. See bench/README.md.
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const profile = args.includes('--profile');
+const onlyArg = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const only = onlyArg ? new Set(onlyArg.split(',')) : undefined;
+const wants = (scenario: string) => !only || only.has(scenario);
+
+const load: LoadOptions = quick ? { warmupSeconds: 1, seconds: 2, repetitions: 1, connections: 10 } : { warmupSeconds: 5, seconds: 4, repetitions: 3, connections: 10 };
+const S5_REQUESTS = quick ? 20 : 200;
+const S6_COUNTS = quick ? [200, 1000] : [1000, 10_000];
+
+const root = projectRoot();
+const resultsDir = join(root, 'bench/results');
+const profileDir = join(resultsDir, 'profiles');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** One BFF process as `npm start` runs it, against the downstream proxies, on the server core. */
+async function startBff(name: string, serviceUrls: Record<string, string>, env: Record<string, string>) {
+  const port = await freePort();
+  const { running } = await startNode('dist/src/main.js', [], {
+    name,
+    core: SERVER_CORE,
+    ready: /GraphiQL: (http:\S+)/,
+    // --expose-gc and gcOnSignal: S6 compares memory after full collections. Neither costs a request anything.
+    nodeArgs: [...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), '--expose-gc', '--import', join(root, 'dist/bench/servers/gcOnSignal.js'), ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [])],
+    env: {
+      NODE_ENV: 'development',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: 'memory://',
+      USERS_URL: serviceUrls.users!,
+      CATALOG_URL: serviceUrls.catalog!,
+      ORDERS_URL: serviceUrls.orders!,
+      // Ids and text both: S2 and S4 send text, S3 the hash (production's `require` refuses text).
+      PERSISTED_OPERATIONS: 'off',
+      // One client sends everything here: a per-client limit of 20/s would measure the limiter.
+      RATE_LIMIT_PER_SECOND: '0',
+      // Saturation is the point: shedding would turn it into 503s.
+      OVERLOAD_EVENT_LOOP_DELAY_MS: '0',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+      ...env,
+    },
+  });
+  const base = `http://127.0.0.1:${port}`;
+  return { running, graphqlUrl: `${base}/graphql`, metricsUrl: `${base}/metrics`, wsUrl: `ws://127.0.0.1:${port}/graphql` };
+}
+
+async function answer(url: string, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string }) {
+  const response = await fetch(url, init);
+  return { status: response.status, contentType: response.headers.get('content-type') ?? '', text: await response.text() };
+}
+
+/** The exact answer of a request, after checking its status and shape: the bytes every answer under load must equal. */
+async function expected(label: string, url: string, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string }, check: (body: any) => string | undefined) {
+  const got = await answer(url, init);
+  const problem = got.status !== 200 ? `HTTP ${got.status}: ${got.text.slice(0, 300)}` : check(JSON.parse(got.text));
+  if (problem) throw new FailedRun(`${label}: ${problem}`);
+  return got;
+}
+
+async function main() {
+  pinSelf();
+  mkdirSync(resultsDir, { recursive: true });
+  if (profile) mkdirSync(profileDir, { recursive: true });
+  const started = new Date();
+  log(`mobile-bff bench (${quick ? 'quick' : 'default'}): ${canPin ? `servers on core ${SERVER_CORE}, load generator and downstream on core ${LOAD_CORE}` : 'no pinning (taskset or a second core missing)'}`);
+
+  const children: Child[] = [];
+  const stopAll = async () => {
+    for (const child of children.splice(0).reverse()) await child.stop();
+  };
+  process.once('SIGINT', () => void stopAll().finally(() => process.exit(130)));
+
+  const report: Report = {
+    startedAt: started.toISOString(),
+    mode: quick ? 'quick' : 'default',
+    machine: { nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, pinned: canPin, loadAverage: readFileSync('/proc/loadavg', 'utf8').trim() },
+    load,
+    http: [],
+    downstreamCalls: [],
+    idleSockets: [],
+    wire: {},
+  };
+
+  try {
+    const { running: downstream, match } = await startNode('dist/bench/servers/downstream.js', [], { name: 'downstream', core: LOAD_CORE, ready: /^(\{"urls".*\})$/m });
+    children.push(downstream);
+    const { urls: serviceUrls, control } = JSON.parse(match[1]!) as { urls: Record<string, string>; control: string };
+
+    const authorization = `Bearer ${await signDevToken({ sub: 'demo', expiresIn: '2h' })}`;
+    const orderList = firstPartyOperation('OrderList');
+    const json = { 'content-type': 'application/json', accept: 'application/json' };
+    const authed = { ...json, authorization };
+
+    const run = async (scenario: string, server: string, target: Target, pid: number) => {
+      log(`  ${scenario} on ${server}…`);
+      const summary = await measure(target, load, pid);
+      report.http.push({ scenario, server, bytes: Buffer.byteLength(target.expectBody), ...summary });
+      log(`    ${Math.round(summary.rps.median)} req/s, ${Math.round(summary.serverCpuMicros.median)} µs CPU/req, p99 ${summary.p99.median.toFixed(2)} ms; at ${summary.half.rate}/s p50 ${summary.half.p50.median.toFixed(2)} p99 ${summary.half.p99.median.toFixed(2)} ms`);
+    };
+
+    // The BFF with its fast paths on (the default).
+    let s2Body: string | undefined;
+    let s2ContentType = 'application/json';
+    {
+      const bff = await startBff('bff-fast', serviceUrls, {});
+      children.push(bff.running);
+      const r = requestsFor(bff.graphqlUrl, orderList, { first: 20 });
+      const s1 = await expected('S1', bff.graphqlUrl, { method: 'POST', headers: json, body: '{"query":"{ __typename }"}' }, (b) => (b.data?.__typename === 'Query' ? undefined : JSON.stringify(b)));
+      const s2 = await expected('S2', bff.graphqlUrl, { method: 'POST', headers: authed, body: r.text }, (b) => checkOrderList(b, 20));
+      const s3 = await expected('S3 POST', bff.graphqlUrl, { method: 'POST', headers: authed, body: r.byHash }, (b) => checkOrderList(b, 20));
+      const getHeaders = { ...authed, 'apollo-require-preflight': 'true' };
+      const s3get = await expected('S3 GET', r.getUrl, { method: 'GET', headers: getHeaders }, (b) => checkOrderList(b, 20));
+      if (s3.text !== s2.text || s3get.text !== s2.text) throw new FailedRun('S3 (by hash) answered other bytes than S2 (text) for the same operation');
+      s2Body = s2.text;
+      s2ContentType = s2.contentType;
+
+      if (wants('S1')) await run('S1 trivial `{ __typename }`', 'fast', { url: bff.graphqlUrl, method: 'POST', headers: json, body: '{"query":"{ __typename }"}', expectBody: s1.text }, bff.running.pid);
+      if (wants('S2')) await run('S2 orders screen, text', 'fast', { url: bff.graphqlUrl, method: 'POST', headers: authed, body: r.text, expectBody: s2.text }, bff.running.pid);
+      if (wants('S3')) {
+        await run('S3 orders screen, by hash, POST', 'fast', { url: bff.graphqlUrl, method: 'POST', headers: authed, body: r.byHash, expectBody: s3.text }, bff.running.pid);
+        await run('S3 orders screen, by hash, GET', 'fast', { url: r.getUrl, method: 'GET', headers: getHeaders, expectBody: s3get.text }, bff.running.pid);
+      }
+
+      if (wants('S5')) {
+        log('  S5 downstream calls per request, 2 ms downstream delay…');
+        await fetch(`${control}/delay?ms=2`, { method: 'POST' });
+        try {
+          for (const first of [5, 20, 50]) {
+            const body = requestsFor(bff.graphqlUrl, orderList, { first }).byHash;
+            const result: DownstreamCallsResult = await measureDownstreamCalls({ graphqlUrl: bff.graphqlUrl, metricsUrl: bff.metricsUrl, controlUrl: control, body, authorization, first, requests: S5_REQUESTS });
+            report.downstreamCalls.push(result);
+            log(`    first=${first}: ${result.callsPerRequest} calls/request, p50 ${result.p50.toFixed(2)} ms`);
+          }
+        } finally {
+          await fetch(`${control}/delay?ms=0`, { method: 'POST' });
+        }
+      }
+
+      if (wants('S7')) {
+        log('  S7 bytes on the wire…');
+        const syncQuery = 'query ProductSync($since: SyncToken) { productChanges(since: $since, first: 500) { updated { id name price { amount currency } updatedAt } deletedIds syncToken hasMore } }';
+        let since: string | null = null;
+        for (;;) {
+          const page = JSON.parse((await answer(bff.graphqlUrl, { method: 'POST', headers: json, body: JSON.stringify({ query: syncQuery, variables: { since } }) })).text) as { data?: { productChanges: { syncToken: string; hasMore: boolean } }; errors?: unknown };
+          if (!page.data?.productChanges) throw new FailedRun(`S7 full sync: ${JSON.stringify(page).slice(0, 300)}`);
+          since = page.data.productChanges.syncToken;
+          if (!page.data.productChanges.hasMore) break;
+        }
+        const noChange = await wireBytes(bff.graphqlUrl, { headers: json, body: JSON.stringify({ query: syncQuery, variables: { since } }) });
+        const parsed = JSON.parse(noChange.text ?? '{}') as { data?: { productChanges?: { updated: unknown[]; deletedIds: unknown[] } } };
+        if (noChange.status !== 200 || parsed.data?.productChanges?.updated.length !== 0 || parsed.data.productChanges.deletedIds.length !== 0) throw new FailedRun(`S7 no-change sync: ${noChange.status} ${noChange.text}`);
+        report.wire.noChangeSync = noChange;
+        const byHashGet = (encoding?: string) => wireBytes(r.getUrl, { method: 'GET', headers: { ...getHeaders, ...(encoding ? { 'accept-encoding': encoding } : {}) } });
+        const encodings: Record<string, WireBytes> = { identity: await byHashGet(), gzip: await byHashGet('gzip'), br: await byHashGet('br') };
+        for (const [name, w] of Object.entries(encodings)) if (w.status !== 200 || (name !== 'identity' && w.contentEncoding !== name)) throw new FailedRun(`S7 S2 with ${name}: HTTP ${w.status}, content-encoding ${w.contentEncoding}`);
+        report.wire.orderList = encodings;
+      }
+
+      if (wants('S6')) {
+        for (const count of S6_COUNTS) {
+          log(`  S6 ${count} idle authenticated graphql-ws sockets…`);
+          const result: IdleSocketsResult = await measureIdleSockets({ wsUrl: bff.wsUrl, metricsUrl: bff.metricsUrl, pid: bff.running.pid, authorization, count });
+          report.idleSockets.push(result);
+          log(`    ${(result.rssPerSocket / 1024).toFixed(1)} KB RSS, ${(result.heapPerSocket / 1024).toFixed(1)} KB heap per socket`);
+        }
+      }
+      await bff.running.stop();
+      children.splice(children.indexOf(bff.running), 1);
+    }
+
+    // The same server with its fast paths off: stock yoga (no parse/validate cache, graphql-js execute, no token cache).
+    if (wants('S4') || wants('S3off')) {
+      const bff = await startBff('bff-stock', serviceUrls, { FAST_PATHS: 'off' });
+      children.push(bff.running);
+      const r = requestsFor(bff.graphqlUrl, orderList, { first: 20 });
+      const s4 = await expected('S4', bff.graphqlUrl, { method: 'POST', headers: authed, body: r.text }, (b) => checkOrderList(b, 20));
+      if (s2Body !== undefined && s4.text !== s2Body) throw new FailedRun('S4 answered other bytes than S2 for the same operation');
+      if (wants('S4')) await run('S4 orders screen, text', 'fast paths off', { url: bff.graphqlUrl, method: 'POST', headers: authed, body: r.text, expectBody: s4.text }, bff.running.pid);
+      if (wants('S3off')) await run('S3 orders screen, by hash, POST', 'fast paths off', { url: bff.graphqlUrl, method: 'POST', headers: authed, body: r.byHash, expectBody: s4.text }, bff.running.pid);
+      s2Body ??= s4.text;
+      await bff.running.stop();
+      children.splice(children.indexOf(bff.running), 1);
+    }
+
+    // The ceiling: node:http answering the same bytes.
+    if (wants('bare') && s2Body !== undefined) {
+      const bodyFile = join(mkdtempSync(join(tmpdir(), 'mobile-bff-bench-')), 'orderList.json');
+      writeFileSync(bodyFile, s2Body);
+      const { running, match: ready } = await startNode('dist/bench/servers/bare.js', [bodyFile, s2ContentType], { name: 'bare', core: SERVER_CORE, ready: /^\{"url":"([^"]+)"\}$/m });
+      children.push(running);
+      const url = ready[1]!;
+      const r = requestsFor(url, orderList, { first: 20 });
+      await run('ceiling: the same bytes', 'bare node:http', { url, method: 'POST', headers: authed, body: r.byHash, expectBody: s2Body }, running.pid);
+      await running.stop();
+      children.splice(children.indexOf(running), 1);
+    }
+  } finally {
+    await stopAll();
+  }
+
+  report.finishedAt = new Date().toISOString();
+  report.machine.loadAverageAtEnd = readFileSync('/proc/loadavg', 'utf8').trim();
+  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(renderReport(report));
+}
+
+main().catch((error: unknown) => {
+  log(error instanceof FailedRun ? `FAILED RUN: ${error.message}` : String((error as Error)?.stack ?? error));
+  process.exit(1);
+});
+
