@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { signDevToken } from '../src/auth/index.js';
+import { freePort } from '../src/util/freePort.js';
 import { projectRoot } from '../src/util/projectRoot.js';
 import { FailedRun, measure, type LoadOptions, type Target } from './lib/load.js';
 import { checkOrderList, firstPartyOperation, requestsFor } from './lib/operations.js';
@@ -29,16 +29,6 @@ const root = projectRoot();
 const resultsDir = join(root, 'bench/results');
 const profileDir = join(resultsDir, 'profiles');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 

@@ -63,7 +63,6 @@ export function createWebSocketTransport({
     // otherwise open a socket with the user's cookies. Native apps send no Origin.
     verifyClient: ({ origin }: { origin?: string }) => !origin || allowedOrigins === '*' || allowedOrigins.includes(origin.replace(/\/+$/, '')),
   });
-  const expiries = new WeakMap<object, NodeJS.Timeout>();
   // A client that stopped reading: its socket's send buffer grows; past the limit it is dropped
   // (nothing more can be sent to it, not even a close frame), so it costs bounded memory.
   const watchdog = setInterval(() => {
@@ -94,7 +93,6 @@ export function createWebSocketTransport({
           const ms = claims!.exp * 1000 - Date.now();
           const timer = setTimeout(() => socket.close(4403, 'Token expired'), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
           timer.unref();
-          expiries.set(socket, timer);
           socket.once('close', () => clearTimeout(timer));
           return true;
         } catch {

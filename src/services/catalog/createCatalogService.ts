@@ -6,8 +6,8 @@ import type { ChangesResponse, ProductResource } from '../../contracts/index.js'
 import { migrate, type Database } from '../../db/index.js';
 import { projectRoot } from '../../util/projectRoot.js';
 import { formatPosition, parseChangesQuery, purgeTombstones, readChanges, type ChangeFeed } from '../changes/index.js';
-import { createServiceApp, parseBody, parseIds, parseKeyset, parseLimit, reject } from '../http/createServiceApp.js';
-import { keysetPage, type KeysetOrdering } from '../http/keysetPage.js';
+import { createServiceApp, parseBody, parseIds, reject } from '../http/createServiceApp.js';
+import { keysetPage, parseKeysetQuery, type KeysetOrdering } from '../http/keysetPage.js';
 import { products, type ProductRow } from './catalogTables.js';
 
 /** The catalog's change feed: products, and tombstones of deleted ones (migration 0001). */
@@ -70,20 +70,13 @@ export function createCatalogService({ database, bus, tombstoneRetentionDays = 3
       const rows = await db.select().from(products).where(inArray(products.sku, ids));
       return { items: rows.map(toProduct) };
     }
-    const limit = parseLimit(q.limit);
-    const after = parseKeyset(q.after, 2);
-    const before = parseKeyset(q.before, 2);
-    for (const [name, v] of [['limit', limit], ['after', after], ['before', before]] as const) {
-      if (typeof v === 'string') return reject(reply, 400, { code: 'INVALID_INPUT', field: name, message: `${name}: ${v}` });
-    }
+    const keyset = parseKeysetQuery(q);
+    if ('message' in keyset) return reject(reply, 400, { code: 'INVALID_INPUT', ...keyset });
     const filters: SQL[] = [];
     if (q.search) filters.push(ilike(products.name, `%${escapeLike(q.search.slice(0, 100))}%`));
     const page = await keysetPage<ProductRow>(db, products, byNameThenSku, {
       filters,
-      after: after as unknown[] | undefined,
-      before: before as unknown[] | undefined,
-      backward: q.direction === 'backward',
-      limit: limit as number,
+      ...keyset,
     });
     return { items: page.items.map(toProduct), hasNext: page.hasNext, hasPrevious: page.hasPrevious };
   });

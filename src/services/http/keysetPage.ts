@@ -1,6 +1,7 @@
 import { and, asc, desc, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from '../../db/index.js';
+import { parseKeyset, parseLimit } from './createServiceApp.js';
 
 /** A list ordering over two columns, the second unique (the primary key as final tie-breaker). */
 export interface KeysetOrdering {
@@ -52,4 +53,18 @@ export function keysetPageQuery(db: Db, table: PgTable, ordering: KeysetOrdering
   const reverse = ordering.descending !== backward;
   const order = ordering.columns.map((c) => (reverse ? desc(c) : asc(c)));
   return db.select().from(table).where(and(...window)).orderBy(...order).limit(limit + 1);
+}
+
+/**
+ * The keyset part of a list endpoint's query string (`limit`, `after`, `before`, `direction`),
+ * for an ordering of two columns; the field at fault and a message for anything malformed.
+ */
+export function parseKeysetQuery(q: Record<string, string | undefined>): Omit<KeysetPageRequest, 'filters'> | { field: string; message: string } {
+  const limit = parseLimit(q.limit);
+  const after = parseKeyset(q.after, 2);
+  const before = parseKeyset(q.before, 2);
+  for (const [field, v] of [['limit', limit], ['after', after], ['before', before]] as const) {
+    if (typeof v === 'string') return { field, message: `${field}: ${v}` };
+  }
+  return { limit: limit as number, after: after as unknown[] | undefined, before: before as unknown[] | undefined, backward: q.direction === 'backward' };
 }

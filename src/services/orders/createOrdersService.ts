@@ -6,8 +6,8 @@ import type { ChangesResponse, OrderResource } from '../../contracts/index.js';
 import { migrate, selectRows, type Database, type Db } from '../../db/index.js';
 import { projectRoot } from '../../util/projectRoot.js';
 import { formatPosition, parseChangesQuery, purgeTombstones, readChanges, type ChangeFeed } from '../changes/index.js';
-import { createServiceApp, parseBody, parseIds, parseKeyset, parseLimit, reject } from '../http/createServiceApp.js';
-import { keysetPage, type KeysetOrdering } from '../http/keysetPage.js';
+import { createServiceApp, parseBody, parseIds, reject } from '../http/createServiceApp.js';
+import { keysetPage, parseKeysetQuery, type KeysetOrdering } from '../http/keysetPage.js';
 import { orderLines, orders, orderStatuses, type OrderLineRow, type OrderRow, type OrderStatus } from './ordersTables.js';
 
 /** The orders change feed, one per user: their orders, and tombstones of orders they no longer have (migration 0001). */
@@ -94,12 +94,8 @@ export function createOrdersService({ database, bus, tombstoneRetentionDays = 30
       return { items: await loadOrders(db, await db.select().from(orders).where(inArray(orders.number, ids))) };
     }
     if (!q.userId) return reject(reply, 400, { code: 'INVALID_INPUT', field: 'userId', message: 'userId: required to list orders' });
-    const limit = parseLimit(q.limit);
-    const after = parseKeyset(q.after, 2);
-    const before = parseKeyset(q.before, 2);
-    for (const [name, v] of [['limit', limit], ['after', after], ['before', before]] as const) {
-      if (typeof v === 'string') return reject(reply, 400, { code: 'INVALID_INPUT', field: name, message: `${name}: ${v}` });
-    }
+    const keyset = parseKeysetQuery(q);
+    if ('message' in keyset) return reject(reply, 400, { code: 'INVALID_INPUT', ...keyset });
     if (q.status !== undefined && !(orderStatuses as readonly string[]).includes(q.status)) {
       return reject(reply, 400, { code: 'INVALID_INPUT', field: 'status', message: `status: expected one of ${orderStatuses.join(', ')}` });
     }
@@ -107,10 +103,7 @@ export function createOrdersService({ database, bus, tombstoneRetentionDays = 30
     if (q.status) filters.push(eq(orders.status, q.status as OrderStatus));
     const page = await keysetPage<OrderRow>(db, orders, newestFirst, {
       filters,
-      after: after as unknown[] | undefined,
-      before: before as unknown[] | undefined,
-      backward: q.direction === 'backward',
-      limit: limit as number,
+      ...keyset,
     });
     return { items: await loadOrders(db, page.items), hasNext: page.hasNext, hasPrevious: page.hasPrevious };
   });

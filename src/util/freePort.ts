@@ -1,0 +1,13 @@
+import { createServer } from 'node:net';
+
+/** A port that was free a moment ago on 127.0.0.1 (bind to 0, read it, close). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
