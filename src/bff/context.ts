@@ -1,8 +1,10 @@
 import type { VerifiedClaims } from '../auth/index.js';
 import type { Bus } from '../bus/index.js';
 import type { ScopedDownstream } from './downstream/createDownstreamClient.js';
+import type { ReadCoalescer } from './downstream/createReadCoalescer.js';
 import type { RequestIdempotency } from './idempotency/index.js';
 import type { Loaders } from './loaders/createLoaders.js';
+import type { Metrics } from './metrics/createMetrics.js';
 import type { UserModel } from './models.js';
 
 /** Who is calling: the verified token, or `null` for an anonymous request. */
@@ -15,16 +17,20 @@ export interface Context {
   /** Downstream calls bound to this request: its id on every call, its budget capping every deadline. */
   downstream: ScopedDownstream;
   /** The viewer's profile, created by the users service on first sight; once per request. */
-  viewerProfile(): Promise<UserModel>;
+  viewerProfile(this: Context): Promise<UserModel>;
   /** The idempotency keys of this request's `@idempotent` fields. */
   idempotency: RequestIdempotency;
   /** Change notices, for subscriptions. */
   bus: Bus;
   /** How often a subscription re-reads its feed without a notice (`SUBSCRIPTION_RESYNC_MS`). */
   subscriptionResyncMs: number;
+  metrics: Metrics;
+  /** Reads shared by the subscriptions of this BFF (one change, one feed read between them all). */
+  sharedReads: ReadCoalescer;
   /**
    * Starts a new unit of work in a long-lived context (each event of a subscription): fresh
    * loaders, so no cached order is served stale, and a fresh request budget for downstream calls.
+   * Their batch loads join identical ones in flight (`sharedReads`).
    */
-  refresh(): void;
+  refresh(this: Context): void;
 }

@@ -16,6 +16,7 @@ import { authenticate } from './auth/authenticate.js';
 import type { Context } from './context.js';
 import { createSchema } from './createSchema.js';
 import { createDownstreamClient, type ServiceName } from './downstream/createDownstreamClient.js';
+import { createReadCoalescer } from './downstream/createReadCoalescer.js';
 import { maskError } from './errors/index.js';
 import { createIdempotencyStore, createRequestIdempotency } from './idempotency/index.js';
 import { clientAddress, createEventLoopMonitor, createMemoryRateLimiter, createRedisRateLimiter } from './limits/index.js';
@@ -105,6 +106,8 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     limits.rateLimit && (config.redisUrl ? createRedisRateLimiter({ url: config.redisUrl, ...limits.rateLimit, logger }) : createMemoryRateLimiter(limits.rateLimit));
   const eventLoop = createEventLoopMonitor({ maxDelayMs: lifecycle.maxEventLoopDelayMs, sampleIntervalMs: lifecycle.eventLoopSampleMs });
   let devToken: string | undefined;
+  // Shared by the subscriptions of this BFF: one change notice, one feed read and one batch per resource.
+  const sharedReads = createReadCoalescer();
 
   // The rate limit and the context both need the request's viewer: the token is verified once.
   const viewers = new WeakMap<Request, Promise<Context['viewer']>>();
@@ -132,15 +135,21 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
       downstream,
       bus,
       subscriptionResyncMs: config.webSocket.resyncIntervalMs,
+      sharedReads,
+      metrics,
       idempotency: createRequestIdempotency(idempotencyStore, request),
-      refresh() {
-        context.downstream = downstreamClient.forRequest({ requestId, deadline: Date.now() + resilience.requestBudgetMs });
-        context.loaders = createLoaders(context.downstream);
+      // `this`, not `context`: yoga copies these properties into its own context object, which is
+      // what resolvers (and a subscription's stream) hold, so only `this` is the one they read.
+      refresh(this: Context) {
+        this.downstream = downstreamClient.forRequest({ requestId, deadline: Date.now() + resilience.requestBudgetMs });
+        // An event's batch loads join identical ones of other subscribers' events in flight.
+        this.loaders = createLoaders(sharedReads.sharing(this.downstream));
       },
-      viewerProfile() {
+      viewerProfile(this: Context) {
+        const self = this;
         profile ??= (async () => {
-          const claims = requireViewer(context);
-          const { body } = await context.downstream.call<{ user: UserResource }>('users', {
+          const claims = requireViewer(self);
+          const { body } = await self.downstream.call<{ user: UserResource }>('users', {
             method: 'POST',
             path: '/users/ensure',
             route: 'POST /users/ensure',
@@ -148,7 +157,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
             expect: [200, 201],
           });
           const user: UserModel = { ...body.user, __typename: 'User' };
-          context.loaders.users.prime(user.id, user);
+          self.loaders.users.prime(user.id, user);
           return user;
         })();
         return profile;
@@ -255,7 +264,10 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
         maxBufferedBytes: config.webSocket.maxBufferedBytes,
         allowedOrigins: config.webSocket.allowedOrigins,
         connectionInitWaitTimeout: config.webSocket.initTimeoutMs,
+        ...(config.fastPaths ? { shareSubscriptionsOf: operations } : {}),
       });
+      const transport = webSocket;
+      metrics.countSharedSubscribers(() => transport.sharedSubscribers);
       if (lifecycle.maxEventLoopDelayMs > 0) eventLoop.start();
       const address = server.address() as AddressInfo;
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;

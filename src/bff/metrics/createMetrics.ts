@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export function createMetrics({ defaultMetrics = true }: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (defaultMetrics) collectDefaultMetrics({ register: registry });
+  let sharedSubscribers = () => 0;
   return {
     registry,
     downstreamRequests: new Counter({
@@ -50,6 +51,24 @@ export function createMetrics({ defaultMetrics = true }: { defaultMetrics?: bool
       labelNames: ['service'] as const,
       registers: [registry],
     }),
+    subscriptionStreams: new Gauge({
+      name: 'bff_subscription_streams',
+      help: 'Subscription source streams open (each reads a change feed); subscribers sharing one stream count once.',
+      labelNames: ['field'] as const,
+      registers: [registry],
+    }),
+    sharedSubscribers: new Gauge({
+      name: 'bff_subscription_shared_subscribers',
+      help: 'Subscriptions served by a shared stream (identical persisted subscriptions of one viewer, from now on).',
+      registers: [registry],
+      collect() {
+        this.set(sharedSubscribers());
+      },
+    }),
+    /** Where `bff_subscription_shared_subscribers` reads its value when scraped. */
+    countSharedSubscribers(count: () => number) {
+      sharedSubscribers = count;
+    },
     rejectedRequests: new Counter({
       name: 'bff_rejected_requests_total',
       help: 'Requests refused before execution, by reason ("rate_limited", "overloaded").',

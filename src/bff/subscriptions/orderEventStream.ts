@@ -29,24 +29,40 @@ export interface OrderEventStreamOptions {
  * consumer asks for more. So nothing queues per subscriber (a consumer that stops reading stops
  * the reads), a lost notice delays an event but never loses it, and after a bus outage
  * (`onMissedMessages`) the stream catches up from the feed. Each event is resolved with fresh
- * loaders and a fresh request budget (`ctx.refresh()`).
+ * loaders and a fresh request budget (`ctx.refresh()`). The viewer's subscriptions on this BFF
+ * share feed reads and batch loads (`ctx.sharedReads`): one change, one read between them.
  *
  * Validates at once (throws `UNAUTHENTICATED` or `INVALID_SYNC_TOKEN` before any event), then
  * returns the iterable.
  */
-export function orderEventStream(ctx: Context, since: string | null | undefined, { pageSize = 100, resyncIntervalMs = 60_000, maxBackoffMs = 5_000 }: OrderEventStreamOptions = {}): AsyncIterable<OrderEvent> {
+export function orderEventStream(ctx: Context, since: string | null | undefined, { pageSize = 100, resyncIntervalMs = 60_000, maxBackoffMs = 5_000 }: OrderEventStreamOptions = {}): AsyncIterableIterator<OrderEvent> {
   const viewer = requireViewer(ctx);
   const scope = syncScope('orders', viewer.sub);
   const start = since != null ? decodeSyncToken(since, scope) : undefined;
   const feed = `/orders/changes?userId=${encodeURIComponent(viewer.sub)}&positions=1`;
 
+  // Set by `return()`: an async generator only sees a return() at its next `yield`, and this one
+  // may wait for a notice for hours; so `return()` also wakes it, and it stops at once.
+  let closed = false;
+  /** Ends the current wait (for a notice, or a backoff) early. */
+  let interrupt: (() => void) | undefined;
+  const close = () => {
+    closed = true;
+    interrupt?.();
+  };
+
   async function* events(): AsyncGenerator<OrderEvent> {
     let dirty = true;
     let wake: (() => void) | undefined;
+    // Feed reads are shared with the viewer's other subscriptions on this BFF, but only a read
+    // that started after the latest notice may be joined: an older one could miss that change.
+    let noticedAt = ctx.sharedReads.now();
     const notify = () => {
+      noticedAt = ctx.sharedReads.now();
       dirty = true;
       wake?.();
     };
+    const readFeed = (path: string) => ctx.sharedReads.read(`orders ${path}`, noticedAt, () => ctx.downstream.call<ChangesResponse<OrderResource>>('orders', { path, route: 'GET /orders/changes' }));
     // Listen before reading where the feed stands, so that no change falls between the two.
     const offNotices = ctx.bus.subscribe('orders', (message) => {
       if (message.userId === viewer.sub) notify();
@@ -55,24 +71,23 @@ export function orderEventStream(ctx: Context, since: string | null | undefined,
     const resync = resyncIntervalMs > 0 ? setInterval(notify, resyncIntervalMs) : undefined;
     resync?.unref();
     let backoff = 100;
+    ctx.metrics.subscriptionStreams.inc({ field: 'orderEvents' });
     try {
       let position: string = start ?? '';
       if (start === undefined) {
         ctx.refresh();
-        const head = await ctx.downstream.call<ChangesResponse<OrderResource>>('orders', { path: `${feed}&head=1`, route: 'GET /orders/changes' });
+        const head = await readFeed(`${feed}&head=1`);
         position = head.body.next;
       }
-      for (;;) {
-        if (!dirty) await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
+      while (!closed) {
+        if (!dirty) await new Promise<void>((resolve) => (wake = interrupt = resolve));
+        wake = interrupt = undefined;
+        if (closed) return;
         dirty = false;
         try {
           for (let more = true; more; ) {
             ctx.refresh();
-            const { body }: { body: ChangesResponse<OrderResource> } = await ctx.downstream.call<ChangesResponse<OrderResource>>('orders', {
-              path: `${feed}&since=${encodeURIComponent(position)}&limit=${pageSize}`,
-              route: 'GET /orders/changes',
-            });
+            const { body } = await readFeed(`${feed}&since=${encodeURIComponent(position)}&limit=${pageSize}`);
             for (const [i, order] of body.updated.entries()) {
               ctx.refresh();
               yield { order: { ...order, __typename: 'Order' }, syncToken: encodeSyncToken(scope, body.updatedPositions![i]!) };
@@ -86,7 +101,14 @@ export function orderEventStream(ctx: Context, since: string | null | undefined,
           if (!(error instanceof DownstreamUnavailableError)) throw error;
           // The orders service is away: keep the subscription, read again later.
           dirty = true;
-          await new Promise((resolve) => setTimeout(resolve, backoff));
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, backoff);
+            interrupt = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          interrupt = undefined;
           backoff = Math.min(backoff * 2, maxBackoffMs);
         }
       }
@@ -94,7 +116,22 @@ export function orderEventStream(ctx: Context, since: string | null | undefined,
       offNotices();
       offMissed();
       if (resync) clearInterval(resync);
+      ctx.metrics.subscriptionStreams.dec({ field: 'orderEvents' });
     }
   }
-  return events();
+  const generator = events();
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next: () => generator.next(),
+    return(value?: unknown) {
+      close();
+      return generator.return(value as undefined);
+    },
+    throw(error?: unknown) {
+      close();
+      return generator.throw(error);
+    },
+  };
 }

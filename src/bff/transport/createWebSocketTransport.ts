@@ -6,7 +6,10 @@ import { WebSocketServer } from 'ws';
 import type { TokenVerifier } from '../../auth/index.js';
 import { authenticate } from '../auth/authenticate.js';
 import type { Context } from '../context.js';
+import { extractOperationId, type PersistedOperations } from '../persisted/index.js';
 import { withCode } from '../plugins/useErrorCodes.js';
+import { sharedSubscriptionKey } from '../subscriptions/sharedSubscriptionKey.js';
+import { createSubscriptionGroups } from './createSubscriptionGroups.js';
 
 export interface WebSocketTransportOptions {
   httpServer: Server;
@@ -25,6 +28,12 @@ export interface WebSocketTransportOptions {
   maxBufferedBytes?: number;
   /** Browser origins allowed to connect, or `'*'`. A request without `Origin` (a native app) is always allowed. @default '*' */
   allowedOrigins?: string[] | '*';
+  /**
+   * The persisted operations: identical persisted subscriptions of one viewer that start from
+   * now share one stream and one execution per event (`createSubscriptionGroups`). Without, every
+   * subscription runs on its own.
+   */
+  shareSubscriptionsOf?: PersistedOperations;
 }
 
 type ConnectionParams = Record<string, unknown> | undefined;
@@ -54,7 +63,9 @@ export function createWebSocketTransport({
   maxOperations = 50,
   maxBufferedBytes = 1_048_576,
   allowedOrigins = '*',
+  shareSubscriptionsOf,
 }: WebSocketTransportOptions) {
+  const groups = createSubscriptionGroups();
   const wss = new WebSocketServer({
     server: httpServer,
     path: endpoint,
@@ -99,7 +110,7 @@ export function createWebSocketTransport({
           return false; // 4403: the client refreshes its token and reconnects
         }
       },
-      async onSubscribe(ctx, _id, payload) {
+      async onSubscribe(ctx, subscriptionId, payload) {
         if (Object.keys(ctx.subscriptions).length > maxOperations) {
           return [new GraphQLError(`At most ${maxOperations} operations may run at once on one socket; complete one first.`, { extensions: { code: 'RATE_LIMITED' } })];
         }
@@ -125,6 +136,12 @@ export function createWebSocketTransport({
         if (!isAsyncIterable(result) && result.data == null && result.errors?.length) {
           return result.errors.map((e) => withCode(e, true) as GraphQLError);
         }
+        if (shareSubscriptionsOf && isAsyncIterable(result)) {
+          const id = extractOperationId(params);
+          const viewer = authorization ? await authenticate(verifier, authorization).catch(() => null) : null;
+          const key = id ? sharedSubscriptionKey(shareSubscriptionsOf.byId.get(id), params, viewer?.sub) : undefined;
+          if (key) return { schema, document: carrier, rootValue: groups.join(key, result, ctx.extra.socket, subscriptionId), contextValue: {} };
+        }
         return { schema, document: carrier, rootValue: result, contextValue: {} };
       },
       execute: (args) => args.rootValue as ExecutionResult,
@@ -141,6 +158,10 @@ export function createWebSocketTransport({
   );
 
   return {
+    /** Subscribers of shared streams (see `createSubscriptionGroups`). */
+    get sharedSubscribers() {
+      return groups.subscribers;
+    },
     /**
      * Closes every socket with 1001 (going away), so clients reconnect elsewhere. A client that
      * does not complete the close handshake in `graceMs` (one that stopped reading) is cut off.
