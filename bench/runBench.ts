@@ -9,7 +9,7 @@ import { checkOrderList, firstPartyOperation, requestsFor } from './lib/operatio
 import { canPin, LOAD_CORE, pinSelf, SERVER_CORE, startNode, type Child } from './lib/processes.js';
 import { renderReport, type Report } from './lib/report.js';
 import { measureDownstreamCalls, type DownstreamCallsResult } from './scenarios/downstreamCalls.js';
-import { measureIdleSockets, type IdleSocketsResult } from './scenarios/idleSubscribers.js';
+import { checkOrderEvent, heapOf, sharedSubscribersOf, measureFanOut, type FanOutResult } from './scenarios/fanOut.js';
 import { wireBytes, type WireBytes } from './scenarios/wireBytes.js';
 
 // `npm run bench [-- --quick] [--profile] [--only S2,S3]`: design.md §10. See bench/README.md.
@@ -24,6 +24,7 @@ const wants = (scenario: string) => !only || only.has(scenario);
 const load: LoadOptions = quick ? { warmupSeconds: 1, seconds: 2, repetitions: 1, connections: 10 } : { warmupSeconds: 5, seconds: 4, repetitions: 3, connections: 10 };
 const S5_REQUESTS = quick ? 20 : 200;
 const S6_COUNTS = quick ? [200, 1000] : [1000, 10_000];
+const S6_EVENTS = quick ? 2 : 5;
 
 const root = projectRoot();
 const resultsDir = join(root, 'bench/results');
@@ -96,7 +97,7 @@ async function main() {
     load,
     http: [],
     downstreamCalls: [],
-    idleSockets: [],
+    fanOut: [],
     wire: {},
   };
 
@@ -175,16 +176,105 @@ async function main() {
         report.wire.orderList = encodings;
       }
 
-      if (wants('S6')) {
-        for (const count of S6_COUNTS) {
-          log(`  S6 ${count} idle authenticated graphql-ws sockets…`);
-          const result: IdleSocketsResult = await measureIdleSockets({ wsUrl: bff.wsUrl, metricsUrl: bff.metricsUrl, pid: bff.running.pid, authorization, count });
-          report.idleSockets.push(result);
-          log(`    ${(result.rssPerSocket / 1024).toFixed(1)} KB RSS, ${(result.heapPerSocket / 1024).toFixed(1)} KB heap per socket`);
-        }
-      }
       await bff.running.stop();
       children.splice(children.indexOf(bff.running), 1);
+    }
+
+    // S6: subscribers and fan-out, on the whole system in one process (npm start's embedded
+    // topology), so that an order change reaches the subscribers through the real bus.
+    if (wants('S6')) {
+      const port = await freePort();
+      const { running, match: ready } = await startNode('dist/bench/servers/embedded.js', [], {
+        name: 'bff-embedded',
+        core: SERVER_CORE,
+        ready: /^(\{"graphql".*\})$/m,
+        nodeArgs: ['--expose-gc', '--import', join(root, 'dist/bench/servers/gcOnSignal.js'), ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=bff-embedded.cpuprofile'] : [])],
+        env: { NODE_ENV: 'development', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: 'memory://', RATE_LIMIT_PER_SECOND: '0', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' },
+      });
+      children.push(running);
+      const { graphql, services } = JSON.parse(ready[1]!) as { graphql: string; services: Record<string, string> };
+      const post = async (body: unknown) => {
+        const got = await answer(graphql, { method: 'POST', headers: authed, body: JSON.stringify(body) });
+        const parsed = JSON.parse(got.text) as { data?: any; errors?: unknown[] };
+        if (got.status !== 200 || parsed.errors?.length) throw new FailedRun(`S6 set-up: HTTP ${got.status} ${got.text.slice(0, 300)}`);
+        return parsed.data;
+      };
+      const { viewer } = await post({ query: '{ viewer { orders(first: 1) { edges { node { number } } } } }' });
+      const orderNumber = viewer.orders.edges[0].node.number as number;
+      const operation = firstPartyOperation('OrderEvents');
+      // Subscribed from now on, as an app does when a screen opens: identical subscriptions of one
+      // viewer share one stream (the schema has no broadcast subscription; one user's 10,000
+      // subscriptions are what makes one change an event for all of them).
+      const subscribe = JSON.stringify({ id: '1', type: 'subscribe', payload: { operationName: 'OrderEvents', variables: {}, extensions: { persistedQuery: { version: 1, sha256Hash: operation.id } } } });
+      const metricsUrl = graphql.replace(/\/graphql$/, '/metrics');
+      const statuses = ['SHIPPED', 'DELIVERED'];
+      let lastFrame: string | undefined;
+      for (const subscribers of S6_COUNTS) {
+        log(`  S6 ${subscribers} graphql-ws subscribers, ${S6_EVENTS} events to all…`);
+        const result: FanOutResult = await measureFanOut(
+          {
+            server: 'bff',
+            wsUrl: graphql.replace(/^http/, 'ws'),
+            pid: running.pid,
+            authorization,
+            subscribe,
+            live: async (opened) => {
+              const deadline = Date.now() + 60_000;
+              while ((await sharedSubscribersOf(metricsUrl)) < opened) {
+                if (Date.now() > deadline) throw new FailedRun(`S6: ${opened} subscriptions were not all live within 60 s`);
+                await new Promise((r) => setTimeout(r, 20));
+              }
+            },
+            trigger: async (e) => {
+              const started = performance.now();
+              const response = await fetch(`${services.orders}/orders/${orderNumber}/status`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: statuses[e % 2] }) });
+              if (!response.ok) throw new FailedRun(`S6: changing order ${orderNumber} answered HTTP ${response.status}: ${await response.text()}`);
+              return started;
+            },
+            check: (data, e) => checkOrderEvent(data, orderNumber, statuses[e % 2]!),
+            heap: () => heapOf(metricsUrl),
+          },
+          { subscribers, events: S6_EVENTS },
+        );
+        lastFrame = result.lastFrame;
+        report.fanOut.push(result);
+        log(`    ${(result.rssPerSubscriber / 1024).toFixed(1)} KB RSS, ${((result.heapPerSubscriber ?? 0) / 1024).toFixed(1)} KB heap per subscriber; fan-out p50 ${result.p50.toFixed(1)} p99 ${result.p99.toFixed(1)} ms`);
+      }
+      await running.stop();
+      children.splice(children.indexOf(running), 1);
+      // The ceiling: the same frames from a bare ws server.
+      if (lastFrame) {
+        const payload = lastFrame.slice(lastFrame.indexOf('"payload":') + '"payload":'.length, -1);
+        const payloadFile = join(mkdtempSync(join(tmpdir(), 'mobile-bff-bench-')), 'event.json');
+        writeFileSync(payloadFile, payload);
+        const bare = await startNode('dist/bench/servers/bareWs.js', [payloadFile], { name: 'bare-ws', core: SERVER_CORE, ready: /^\{"url":"([^"]+)"\}$/m, nodeArgs: ['--expose-gc', '--import', join(root, 'dist/bench/servers/gcOnSignal.js')] });
+        children.push(bare.running);
+        const url = bare.match[1]!;
+        for (const subscribers of S6_COUNTS) {
+          log(`  S6 ceiling: ${subscribers} subscribers of a bare ws server…`);
+          const result = await measureFanOut(
+            {
+              server: 'bare ws',
+              wsUrl: url.replace(/^http/, 'ws'),
+              pid: bare.running.pid,
+              authorization,
+              subscribe,
+              live: async () => {},
+              trigger: async () => {
+                const started = performance.now();
+                await fetch(url.replace(/\/graphql$/, '/broadcast'), { method: 'POST' });
+                return started;
+              },
+              check: (data) => (data === lastFrame ? undefined : `a frame other than the BFF's: ${data.slice(0, 200)}`),
+            },
+            { subscribers, events: S6_EVENTS },
+          );
+          report.fanOut.push(result);
+          log(`    fan-out p50 ${result.p50.toFixed(1)} p99 ${result.p99.toFixed(1)} ms`);
+        }
+        await bare.running.stop();
+        children.splice(children.indexOf(bare.running), 1);
+      }
     }
 
     // The same server with its fast paths off: stock yoga (no parse/validate cache, graphql-js execute, no token cache).
