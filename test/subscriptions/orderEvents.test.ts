@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'graphql-ws';
 import { signDevToken } from '../../src/auth/index.js';
+import { placeOrder, setOrderStatus } from '../support/orders.js';
 import { startTestSystem, type TestSystem } from '../support/startTestSystem.js';
 import { collect, wsClient } from '../support/wsClient.js';
 
 const ORDER_EVENTS = /* GraphQL */ `
   subscription($since: SyncToken) { orderEvents(since: $since) { order { number status customer { name } lines { product { sku } } } syncToken } }
 `;
-const PLACE = /* GraphQL */ `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { number } userErrors { code } } }`;
 
 let system: TestSystem;
 const clients: Client[] = [];
@@ -19,16 +19,8 @@ afterEach(async () => {
 });
 afterAll(() => system?.stop());
 
-const productId = (sku: string) => Buffer.from(`1:Product:${sku}`).toString('base64url');
-async function place(as: string): Promise<string> {
-  const { body } = await system.gql(PLACE, { input: { idempotencyKey: randomUUID(), lines: [{ productId: productId('SKU-0003'), quantity: 1 }] } }, { as });
-  expect(body.data.placeOrder.userErrors).toEqual([]);
-  return body.data.placeOrder.order.number;
-}
-async function setStatus(number: string, status: string) {
-  const response = await fetch(`${system.serviceUrls.orders}/orders/${number}/status`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status }) });
-  expect(response.status).toBe(200);
-}
+const place = (as: string, sku?: string) => placeOrder(system, as, sku);
+const setStatus = (number: string, status: string) => setOrderStatus(system, number, status);
 async function connectAs(sub: string) {
   await system.gql('{ viewer { id } }', {}, { as: sub }); // the profile exists from the first request on
   const client = wsClient(system.url, { Authorization: `Bearer ${await signDevToken({ sub })}` });

@@ -5,6 +5,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { signDevToken } from '../../src/auth/index.js';
 import { projectRoot } from '../../src/util/projectRoot.js';
+import { placeOrder, setOrderStatus } from '../support/orders.js';
 import { startTestSystem, type TestSystem } from '../support/startTestSystem.js';
 import { collect } from '../support/wsClient.js';
 
@@ -15,7 +16,6 @@ import { collect } from '../support/wsClient.js';
 const ORDER_EVENTS_TEXT = /* GraphQL */ `
   subscription($since: SyncToken) { orderEvents(since: $since) { order { number status lines { product { name } } } syncToken } }
 `;
-const PLACE = /* GraphQL */ `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { number } userErrors { code } } }`;
 const manifest = JSON.parse(readFileSync(join(projectRoot(), 'persisted-queries/first-party.json'), 'utf8')) as { operations: { id: string; name: string }[] };
 const ORDER_EVENTS = manifest.operations.find((o) => o.name === 'OrderEvents')!;
 const byHash = (variables: Record<string, unknown> = {}) => ({ query: '', operationName: ORDER_EVENTS.name, variables, extensions: { persistedQuery: { version: 1, sha256Hash: ORDER_EVENTS.id } } });
@@ -34,18 +34,9 @@ afterEach(async () => {
 });
 afterAll(() => system?.stop());
 
-const productId = (sku: string) => Buffer.from(`1:Product:${sku}`).toString('base64url');
+const place = (as: string, sku?: string) => placeOrder(system, as, sku);
+const setStatus = (number: string, status: string) => setOrderStatus(system, number, status);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function place(as: string, sku = 'SKU-0003'): Promise<string> {
-  const { body } = await system.gql(PLACE, { input: { idempotencyKey: randomUUID(), lines: [{ productId: productId(sku), quantity: 1 }] } }, { as });
-  expect(body.data.placeOrder.userErrors).toEqual([]);
-  return body.data.placeOrder.order.number;
-}
-async function setStatus(number: string, status: string) {
-  const response = await fetch(`${system.serviceUrls.orders}/orders/${number}/status`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status }) });
-  expect(response.status).toBe(200);
-}
 /** A graphql-ws client as Apollo Kotlin talks: hash-only subscribes carry no `query` key. */
 async function connectAs(sub: string) {
   await system.gql('{ viewer { id } }', {}, { as: sub });
