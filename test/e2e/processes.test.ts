@@ -266,8 +266,10 @@ describe('SIGTERM under load (npm start)', () => {
           outcomes.push({ started, ended: Date.now(), ok, ...(ok ? {} : { failure: `HTTP ${response.status} ${JSON.stringify(body)}` }) });
         } catch (error) {
           const code = (error as { cause?: { code?: string } }).cause?.code ?? String(error);
-          // Refused: the listener is closed, the request never started. Anything else failed mid-flight.
-          if (code === 'ECONNREFUSED') refused = true;
+          // Refused: the listener is closed, the request never started. A request sent after SIGTERM
+          // on a kept-alive connection the draining server closes at that instant is reset: also a
+          // refusal (clients retry it on a new connection). Anything else failed mid-flight.
+          if (code === 'ECONNREFUSED' || (code === 'ECONNRESET' && started > sigtermAt)) refused = true;
           else outcomes.push({ started, ended: Date.now(), ok: false, failure: code });
         }
       }
