@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signDevToken } from '../../src/auth/index.js';
 import { buildProject } from '../support/buildProject.js';
-import { freePort, startNode, type RunningProcess } from '../support/processes.js';
+import { freePort, startNode, startServicesProcess, type RunningProcess } from '../support/processes.js';
 import { createTestDatabase } from '../support/testDatabase.js';
 
 // Idempotent placeOrder across real processes: two BFF instances on one PostgreSQL, and a BFF
@@ -58,16 +58,10 @@ withServer('two BFF processes on one PostgreSQL', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase(process.env.DATABASE_URL!);
-    const ports = { users: await freePort(), catalog: await freePort(), orders: await freePort() };
-    services = startNode('dist/src/services/main.js', ['--seed'], {
-      DATABASE_URL: database.url,
-      USERS_PORT: String(ports.users),
-      CATALOG_PORT: String(ports.catalog),
-      ORDERS_PORT: String(ports.orders),
-    });
-    await services.waitFor(/orders service listening/);
-    ordersUrl = `http://127.0.0.1:${ports.orders}`;
-    const env = { DATABASE_URL: database.url, USERS_URL: `http://127.0.0.1:${ports.users}`, CATALOG_URL: `http://127.0.0.1:${ports.catalog}`, ORDERS_URL: ordersUrl, LOG_LEVEL: 'warn' };
+    const started = await startServicesProcess({ DATABASE_URL: database.url });
+    services = started.services;
+    ordersUrl = started.urls.orders;
+    const env = { DATABASE_URL: database.url, ...started.serviceEnv, LOG_LEVEL: 'warn' };
     bffs = [startBff({ ...env, PORT: String(await freePort()) }), startBff({ ...env, PORT: String(await freePort()) })];
     urls = await Promise.all(bffs.map(urlOf));
   }, 90_000);
@@ -165,22 +159,13 @@ describe('crash between the downstream write and the stored outcome: embedded PG
 withServer('crash between the downstream write and the stored outcome: PostgreSQL, services in their own process', () => {
   crashAfterOrdersCommitted(async () => {
     const database = await createTestDatabase(process.env.DATABASE_URL!);
-    const ports = { users: await freePort(), catalog: await freePort(), orders: await freePort() };
-    const services = startNode('dist/src/services/main.js', ['--seed'], {
-      DATABASE_URL: database.url,
-      USERS_PORT: String(ports.users),
-      CATALOG_PORT: String(ports.catalog),
-      ORDERS_PORT: String(ports.orders),
-    });
-    await services.waitFor(/orders service listening/);
-    const ordersUrl = `http://127.0.0.1:${ports.orders}`;
+    const { services, urls, serviceEnv } = await startServicesProcess({ DATABASE_URL: database.url });
+    const ordersUrl = urls.orders;
     return {
       env: {
         NODE_ENV: 'test',
         DATABASE_URL: database.url,
-        USERS_URL: `http://127.0.0.1:${ports.users}`,
-        CATALOG_URL: `http://127.0.0.1:${ports.catalog}`,
-        ORDERS_URL: ordersUrl,
+        ...serviceEnv,
         IDEMPOTENCY_LOCK_TIMEOUT: '1s',
       },
       async ordersOf(sub) {

@@ -6,7 +6,7 @@ import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { signDevToken } from '../../src/auth/index.js';
 import { projectRoot } from '../../src/util/projectRoot.js';
 import { buildProject } from '../support/buildProject.js';
-import { freePort, startNode, type RunningProcess } from '../support/processes.js';
+import { freePort, startNode, startServicesProcess, type RunningProcess } from '../support/processes.js';
 import { createTestDatabase } from '../support/testDatabase.js';
 import { operation, writeManifests } from '../support/apolloManifest.js';
 import { createClient } from 'graphql-ws';
@@ -134,23 +134,14 @@ withServer('production topology: services and BFF as separate processes, NODE_EN
     const publicJwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
     jwks = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [publicJwk] })));
     await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
-    const ports = { users: await freePort(), catalog: await freePort(), orders: await freePort(), bff: await freePort() };
-
-    services = startNode('dist/src/services/main.js', ['--seed'], {
-      DATABASE_URL: database.url,
-      USERS_PORT: String(ports.users),
-      CATALOG_PORT: String(ports.catalog),
-      ORDERS_PORT: String(ports.orders),
-    });
-    await services.waitFor(/orders service listening/);
+    const started = await startServicesProcess({ DATABASE_URL: database.url });
+    services = started.services;
     bff = startNode('dist/src/main.js', [], {
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
-      PORT: String(ports.bff),
+      PORT: String(await freePort()),
       DATABASE_URL: database.url,
-      USERS_URL: `http://127.0.0.1:${ports.users}`,
-      CATALOG_URL: `http://127.0.0.1:${ports.catalog}`,
-      ORDERS_URL: `http://127.0.0.1:${ports.orders}`,
+      ...started.serviceEnv,
       AUTH_JWKS_URL: `http://127.0.0.1:${(jwks.address() as { port: number }).port}/jwks.json`,
       AUTH_ISSUER: 'https://issuer.test',
       AUTH_AUDIENCE: 'mobile-bff',

@@ -3,7 +3,7 @@ import type { Client } from 'graphql-ws';
 import { signDevToken } from '../../src/auth/index.js';
 import { buildProject } from '../support/buildProject.js';
 import { startPrivateRedis } from '../support/privateRedis.js';
-import { freePort, startNode, type RunningProcess } from '../support/processes.js';
+import { freePort, startNode, startServicesProcess, type RunningProcess } from '../support/processes.js';
 import { createTestDatabase } from '../support/testDatabase.js';
 import { collect, wsClient } from '../support/wsClient.js';
 
@@ -24,18 +24,15 @@ withServer('subscriptions across instances through Redis', () => {
     await buildProject();
     database = await createTestDatabase(process.env.DATABASE_URL!);
     redis = await startPrivateRedis();
-    const ports = { users: await freePort(), catalog: await freePort(), orders: await freePort() };
-    ordersUrl = `http://127.0.0.1:${ports.orders}`;
     const shared = { DATABASE_URL: database.url, REDIS_URL: redis.url, LOG_LEVEL: 'warn' };
-    services = startNode('dist/src/services/main.js', ['--seed'], { ...shared, USERS_PORT: String(ports.users), CATALOG_PORT: String(ports.catalog), ORDERS_PORT: String(ports.orders), LOG_LEVEL: 'info' });
-    await services.waitFor(/orders service listening/);
+    const started = await startServicesProcess({ ...shared, LOG_LEVEL: 'info' });
+    services = started.services;
+    ordersUrl = started.urls.orders;
     for (let i = 0; i < 2; i++) {
       const bff = startNode('dist/src/main.js', [], {
         ...shared,
         PORT: String(await freePort()),
-        USERS_URL: `http://127.0.0.1:${ports.users}`,
-        CATALOG_URL: `http://127.0.0.1:${ports.catalog}`,
-        ORDERS_URL: ordersUrl,
+        ...started.serviceEnv,
         RATE_LIMIT_PER_SECOND: '0',
         SUBSCRIPTION_RESYNC_MS: '0',
       });

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { projectRoot } from '../../src/util/projectRoot.js';
 
-export { freePort } from '../../src/util/freePort.js';
+import { freePort } from '../../src/util/freePort.js';
+
+export { freePort };
 
 export interface RunningProcess {
   child: ChildProcess;
@@ -64,4 +66,16 @@ export function startNode(script: string, args: string[], env: Record<string, st
       return exited;
     },
   };
+}
+
+/**
+ * The reference services as their own process (`node dist/src/services/main.js --seed`) on free
+ * ports, once listening; `serviceEnv` points a BFF at them.
+ */
+export async function startServicesProcess(env: Record<string, string | undefined>) {
+  const ports = { users: await freePort(), catalog: await freePort(), orders: await freePort() };
+  const services = startNode('dist/src/services/main.js', ['--seed'], { ...env, USERS_PORT: String(ports.users), CATALOG_PORT: String(ports.catalog), ORDERS_PORT: String(ports.orders) });
+  await services.waitFor(/orders service listening/);
+  const urls = { users: `http://127.0.0.1:${ports.users}`, catalog: `http://127.0.0.1:${ports.catalog}`, orders: `http://127.0.0.1:${ports.orders}` };
+  return { services, urls, serviceEnv: { USERS_URL: urls.users, CATALOG_URL: urls.catalog, ORDERS_URL: urls.orders } };
 }

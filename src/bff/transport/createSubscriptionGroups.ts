@@ -108,10 +108,6 @@ export function createSubscriptionGroups() {
         throw: stop,
       };
     },
-    /** Shared streams running. */
-    get streams() {
-      return groups.size;
-    },
     /** Subscribers of shared streams. */
     get subscribers() {
       return members;
