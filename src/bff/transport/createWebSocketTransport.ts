@@ -66,6 +66,8 @@ export function createWebSocketTransport({
   shareSubscriptionsOf,
 }: WebSocketTransportOptions) {
   const groups = createSubscriptionGroups();
+  /** Whom each authenticated socket belongs to, from its `connection_init` (for shared streams). */
+  const viewerOfSocket = new WeakMap<object, string>();
   const wss = new WebSocketServer({
     server: httpServer,
     path: endpoint,
@@ -99,6 +101,7 @@ export function createWebSocketTransport({
         if (!authorization) return true;
         try {
           const claims = await authenticate(verifier, authorization);
+          viewerOfSocket.set(ctx.extra.socket, claims!.sub);
           // A live socket ends when its token does, so a revoked user cannot listen forever.
           const socket = ctx.extra.socket;
           const ms = claims!.exp * 1000 - Date.now();
@@ -138,8 +141,7 @@ export function createWebSocketTransport({
         }
         if (shareSubscriptionsOf && isAsyncIterable(result)) {
           const id = extractOperationId(params);
-          const viewer = authorization ? await authenticate(verifier, authorization).catch(() => null) : null;
-          const key = id ? sharedSubscriptionKey(shareSubscriptionsOf.byId.get(id), params, viewer?.sub) : undefined;
+          const key = id ? sharedSubscriptionKey(shareSubscriptionsOf.byId.get(id), params, viewerOfSocket.get(ctx.extra.socket)) : undefined;
           if (key) return { schema, document: carrier, rootValue: groups.join(key, result, ctx.extra.socket, subscriptionId), contextValue: {} };
         }
         return { schema, document: carrier, rootValue: result, contextValue: {} };
