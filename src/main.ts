@@ -2,6 +2,7 @@ import { signDevToken } from './auth/index.js';
 import { ManifestError } from './bff/persisted/index.js';
 import { loadConfigOrExit } from './config/loadConfig.js';
 import { createLogger } from './logging/createLogger.js';
+import { serviceNames } from './services/startReferenceServices.js';
 import { startSystem } from './system/startSystem.js';
 
 // `npm start`: the BFF, plus in-process reference services for every *_URL that is unset.
@@ -24,6 +25,9 @@ try {
   throw error;
 }
 const lines = [`mobile-bff is ready (${config.nodeEnv}, ${config.databaseUrl ? 'PostgreSQL' : 'embedded PGlite'}, ${embedded ? 'reference services in process' : 'external services'}).`];
+for (const name of serviceNames) {
+  lines.push(`  ${`${name} service:`.padEnd(16)} ${system.serviceUrls[name]}${config.services[name] ? '' : '  (in process)'}`);
+}
 if (config.nodeEnv === 'production') {
   lines.push(`  GraphQL: ${system.url}`);
 } else {
