@@ -4,7 +4,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { cacheVerifiedTokens, createTokenVerifier, signDevToken } from '../auth/index.js';
@@ -211,10 +210,12 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     healthCheckEndpoint: '/health',
     landingPage: false,
     // GraphiQL's page carries its scripts and styles (@graphql-yoga/render-graphiql): nothing is
-    // fetched from a CDN, so it works offline. A token is signed for every page load: one signed at
-    // start would expire under a long-running `npm start`. Subscriptions run over SSE, a GET,
-    // so GraphiQL sends the preflight header that useCsrfPrevention asks of every GET.
-    renderGraphiQL,
+    // fetched from a CDN, so it works offline. Loaded on the first page request: 9 MB of script
+    // that production never serves and a start should not parse. A token is signed for every
+    // page load: one signed at start would expire under a long-running `npm start`.
+    // Subscriptions run over SSE, a GET, so GraphiQL sends the preflight header that
+    // useCsrfPrevention asks of every GET.
+    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     graphiql: production
       ? false
       : async () => ({
