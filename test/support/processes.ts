@@ -16,11 +16,11 @@ export interface RunningProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `node <script> ...args` from the project root with `env` added to a clean environment. */
-export function startNode(script: string, args: string[], env: Record<string, string | undefined>): RunningProcess {
+/** Starts `node <script> ...args` from `cwd` (the project root) with `env` added to a clean environment. */
+export function startNode(script: string, args: string[], env: Record<string, string | undefined>, { cwd = projectRoot() }: { cwd?: string } = {}): RunningProcess {
   const baseEnv = { ...process.env };
   for (const key of ['DATABASE_URL', 'REDIS_URL', 'NODE_ENV', 'NODE_OPTIONS', 'PORT', 'USERS_URL', 'CATALOG_URL', 'ORDERS_URL']) delete baseEnv[key];
-  const child = spawn(process.execPath, [script, ...args], { cwd: projectRoot(), env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script, ...args], { cwd, env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {
