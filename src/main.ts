@@ -8,7 +8,7 @@ import { startSystem } from './system/startSystem.js';
 // `npm start`: the BFF, plus in-process reference services for every *_URL that is unset.
 const config = loadConfigOrExit();
 
-const logger = createLogger({ level: config.logLevel });
+const logger = createLogger({ level: config.logLevel, format: config.logFormat });
 const embedded = !config.services.users || !config.services.catalog || !config.services.orders;
 if (!config.databaseUrl && Object.values(config.services).some(Boolean)) {
   logger.warn('DATABASE_URL is unset: the BFF uses its own embedded PGlite. The production topology (services and BFF as separate processes, several BFF replicas) needs DATABASE_URL.');
