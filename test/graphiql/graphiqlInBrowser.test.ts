@@ -18,7 +18,8 @@ const offMachine: string[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run installs it)`);
-  system = await startTestSystem();
+  // As `npm start` runs it: development mode.
+  system = await startTestSystem({ NODE_ENV: 'development' });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   page = await browser.newPage();
   await page.route('**/*', (route) => {
