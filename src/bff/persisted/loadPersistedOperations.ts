@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Kind, parse, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { cachePolicy, type CachePolicy } from './cachePolicy.js';
 import { normalizeDocument } from './normalizeOperationText.js';
+import { parseManifestName, type ManifestRelease } from './parseManifestName.js';
 
 /** One operation a released client may send by id, prepared at start. */
 export interface PersistedOperation {
@@ -19,11 +20,21 @@ export interface PersistedOperation {
   cachePolicy: CachePolicy;
 }
 
+/** One manifest file: an app release (`<client-name>-<version>.json`), or the first-party one (`release: null`). */
+export interface Manifest {
+  file: string;
+  release: ManifestRelease | null;
+  /** The ids it lists, in its order. */
+  operationIds: string[];
+}
+
 export interface PersistedOperations {
   byId: ReadonlyMap<string, PersistedOperation>;
   /** Keyed by the normalized text, for `allowlist` mode. */
   byNormalizedText: ReadonlyMap<string, PersistedOperation>;
   files: string[];
+  /** Every manifest, by file name order. */
+  manifests: Manifest[];
 }
 
 /** A manifest that cannot be served: the server refuses to start, and `npm run persisted:check` fails. */
@@ -42,8 +53,10 @@ interface ManifestEntry {
  * Loads every `*.json` manifest in `dir` (Apollo's `apollo-persisted-query-manifest` format,
  * version 1), and parses and validates each operation against `schema` once. Throws a
  * `ManifestError` naming the file, operation and id when an operation no longer validates, when
- * an id is not the sha256 of its body, or when one id maps to two bodies: a schema change that
- * would break a shipped app fails here, before deploy, not on the phone.
+ * an id is not the sha256 of its body, when one id maps to two bodies, or when a file is not named
+ * for its app release (`<client-name>-<version>.json`, or `first-party.json`): a schema change
+ * that would break a shipped app fails here, before deploy, not on the phone. Every problem of
+ * every file is listed, so the message names every app version a change breaks.
  */
 export function loadPersistedOperations(schema: GraphQLSchema, dir: string): PersistedOperations {
   let files: string[];
@@ -52,13 +65,22 @@ export function loadPersistedOperations(schema: GraphQLSchema, dir: string): Per
       .filter((f) => f.endsWith('.json'))
       .sort();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { byId: new Map(), byNormalizedText: new Map(), files: [] };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { byId: new Map(), byNormalizedText: new Map(), files: [], manifests: [] };
     throw error;
   }
   const byId = new Map<string, PersistedOperation>();
+  const manifests: Manifest[] = [];
   const problems: string[] = [];
   for (const file of files) {
     const path = join(dir, file);
+    let release: ManifestRelease | null;
+    try {
+      release = parseManifestName(file);
+    } catch (error) {
+      problems.push(`${path}: ${(error as Error).message}`);
+      continue;
+    }
+    const manifestEntry: Manifest = { file, release, operationIds: [] };
     let manifest: { format?: unknown; version?: unknown; operations?: unknown };
     try {
       manifest = JSON.parse(readFileSync(path, 'utf8'));
@@ -70,6 +92,7 @@ export function loadPersistedOperations(schema: GraphQLSchema, dir: string): Per
       problems.push(`${path}: expected {"format":"apollo-persisted-query-manifest","version":1,"operations":[...]}`);
       continue;
     }
+    manifests.push(manifestEntry);
     for (const [index, entry] of (manifest.operations as ManifestEntry[]).entries()) {
       const where = `${path}: operation ${typeof entry?.name === 'string' ? entry.name : `#${index}`} (${typeof entry?.id === 'string' ? entry.id : 'no id'})`;
       if (typeof entry?.id !== 'string' || typeof entry.body !== 'string' || typeof entry.name !== 'string') {
@@ -77,6 +100,7 @@ export function loadPersistedOperations(schema: GraphQLSchema, dir: string): Per
         continue;
       }
       const id = entry.id.toLowerCase();
+      manifestEntry.operationIds.push(id);
       const digest = createHash('sha256').update(entry.body).digest('hex');
       if (id !== digest) {
         problems.push(`${where}: the id is not the sha256 of the body (that is ${digest})`);
@@ -106,5 +130,5 @@ export function loadPersistedOperations(schema: GraphQLSchema, dir: string): Per
   }
   if (problems.length) throw new ManifestError(`Persisted operations that cannot be served:\n  ${problems.join('\n  ')}`);
   const byNormalizedText = new Map([...byId.values()].map((op) => [normalizeDocument(op.document), op]));
-  return { byId, byNormalizedText, files };
+  return { byId, byNormalizedText, files, manifests };
 }

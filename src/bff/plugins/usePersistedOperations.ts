@@ -7,7 +7,8 @@ import { extractOperationId, normalizeOperationText, type PersistedOperation, ty
 export type PersistedOperationsMode = 'require' | 'allowlist' | 'off';
 
 export interface UsePersistedOperationsOptions {
-  operations: PersistedOperations;
+  /** The set serving now, read once per request (manifests reload without a restart: `watchPersistedOperations`). */
+  operations: () => PersistedOperations;
   /**
    * `require`: only ids; text is refused. `allowlist`: ids, or text whose normalized form is a
    * manifest body. `off`: ids and any text (development).
@@ -15,8 +16,8 @@ export interface UsePersistedOperationsOptions {
   mode: PersistedOperationsMode;
   /** Called once per request that resolved to a persisted operation (usage metrics). */
   onOperation?: (operation: PersistedOperation, request: Request) => void;
-  /** Persisted queries compiled at start, by id (`compilePersistedQueries`); those run compiled. @default none */
-  compiled?: ReadonlyMap<string, CompiledQuery>;
+  /** Persisted queries compiled with the set serving now, by id (`compilePersistedQueries`); those run compiled. @default none */
+  compiled?: () => ReadonlyMap<string, CompiledQuery> | undefined;
 }
 
 /** Rejections carry no data, a 4xx, the GraphQL response media type and must not be cached (design.md §3). */
@@ -51,13 +52,14 @@ export function usePersistedOperations({ operations, mode, onOperation, compiled
       const documentId = (params as { documentId?: unknown }).documentId ?? (request.method === 'GET' ? new URL(request.url).searchParams.get('documentId') ?? undefined : undefined);
       const id = extractOperationId({ extensions: params.extensions, documentId });
       let operation: PersistedOperation | undefined;
+      const served = operations();
       if (id !== undefined) {
-        operation = HEX64.test(id) ? operations.byId.get(id) : undefined;
+        operation = HEX64.test(id) ? served.byId.get(id) : undefined;
         if (!operation) throw notInList(id);
       } else if (mode !== 'off' && typeof params.query === 'string') {
         if (mode === 'require') throw idRequired();
         const normalized = normalizeOperationText(params.query);
-        operation = normalized === null ? undefined : operations.byNormalizedText.get(normalized);
+        operation = normalized === null ? undefined : served.byNormalizedText.get(normalized);
         if (!operation) throw notInList('(text)');
       }
       if (!operation) return;
@@ -78,7 +80,7 @@ export function usePersistedOperations({ operations, mode, onOperation, compiled
     onExecute({ args, setExecuteFn }) {
       if (!compiled) return;
       const operation = persistedOperationOf.get((args.contextValue as { request: Request }).request);
-      const query = operation && compiled.get(operation.id);
+      const query = operation && compiled()?.get(operation.id);
       if (!query) return;
       // Yoga serializes a result with its own `stringify` when it has one; with errors, JSON.stringify.
       const withSerializer = (result: ExecutionResult) => (result.errors?.length ? result : Object.assign(result, { stringify: query.stringify }));

@@ -1,10 +1,11 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { GraphQLError, parse, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { TokenVerifier } from '../../auth/index.js';
 import { authenticate } from '../auth/authenticate.js';
+import { CLIENT_NAME_HEADER, CLIENT_VERSION_HEADER } from '../clients/index.js';
 import type { Context } from '../context.js';
 import { extractOperationId, type PersistedOperations } from '../persisted/index.js';
 import { withCode } from '../plugins/useErrorCodes.js';
@@ -33,7 +34,7 @@ export interface WebSocketTransportOptions {
    * now share one stream and one execution per event (`createSubscriptionGroups`). Without, every
    * subscription runs on its own.
    */
-  shareSubscriptionsOf?: PersistedOperations;
+  shareSubscriptionsOf?: () => PersistedOperations;
 }
 
 type ConnectionParams = Record<string, unknown> | undefined;
@@ -42,6 +43,21 @@ type ConnectionParams = Record<string, unknown> | undefined;
 function authorizationOf(params: ConnectionParams): string | undefined {
   const value = params?.Authorization ?? params?.authorization;
   return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * The app's `apollographql-client-name` / `-version`: Apollo iOS and Apollo Kotlin send them as
+ * headers of the upgrade request (as on every HTTP request); a client that cannot set headers
+ * there (a browser) may put them in `connection_init`, top-level or under `headers`.
+ */
+function clientHeadersOf(upgrade: IncomingMessage, params: ConnectionParams): Record<string, string> {
+  const nested = params?.headers && typeof params.headers === 'object' ? (params.headers as Record<string, unknown>) : undefined;
+  const headers: Record<string, string> = {};
+  for (const name of [CLIENT_NAME_HEADER, CLIENT_VERSION_HEADER]) {
+    const value = upgrade.headers[name] ?? params?.[name] ?? nested?.[name];
+    if (typeof value === 'string' && value) headers[name] = value;
+  }
+  return headers;
 }
 
 const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> => typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
@@ -120,7 +136,8 @@ export function createWebSocketTransport({
         const authorization = authorizationOf(ctx.connectionParams);
         const request = new Request(origin, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+          // The app's name and version: the version gate and sunset notices apply per operation, as on HTTP.
+          headers: { 'content-type': 'application/json', ...clientHeadersOf(ctx.extra.request, ctx.connectionParams), ...(authorization ? { authorization } : {}) },
         });
         const params = {
           query: payload.query || undefined,
@@ -141,7 +158,7 @@ export function createWebSocketTransport({
         }
         if (shareSubscriptionsOf && isAsyncIterable(result)) {
           const id = extractOperationId(params);
-          const key = id ? sharedSubscriptionKey(shareSubscriptionsOf.byId.get(id), params, viewerOfSocket.get(ctx.extra.socket)) : undefined;
+          const key = id ? sharedSubscriptionKey(shareSubscriptionsOf().byId.get(id), params, viewerOfSocket.get(ctx.extra.socket)) : undefined;
           if (key) return { schema, document: carrier, rootValue: groups.join(key, result, ctx.extra.socket, subscriptionId), contextValue: {} };
         }
         return { schema, document: carrier, rootValue: result, contextValue: {} };
