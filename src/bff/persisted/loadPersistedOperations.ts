@@ -71,13 +71,21 @@ export function loadPersistedOperations(schema: GraphQLSchema, dir: string): Per
   const byId = new Map<string, PersistedOperation>();
   const manifests: Manifest[] = [];
   const problems: string[] = [];
+  /** File → the operations in it that cannot be served (none listed: the whole file). */
+  const affected = new Map<string, Set<string>>();
+  const refuse = (file: string, problem: string, operation?: string) => {
+    problems.push(problem);
+    let names = affected.get(file);
+    if (!names) affected.set(file, (names = new Set()));
+    if (operation) names.add(operation);
+  };
   for (const file of files) {
     const path = join(dir, file);
     let release: ManifestRelease | null;
     try {
       release = parseManifestName(file);
     } catch (error) {
-      problems.push(`${path}: ${(error as Error).message}`);
+      refuse(file, `${path}: ${(error as Error).message}`);
       continue;
     }
     const manifestEntry: Manifest = { file, release, operationIds: [] };
@@ -85,30 +93,31 @@ export function loadPersistedOperations(schema: GraphQLSchema, dir: string): Per
     try {
       manifest = JSON.parse(readFileSync(path, 'utf8'));
     } catch (error) {
-      problems.push(`${path}: not JSON (${(error as Error).message})`);
+      refuse(file, `${path}: not JSON (${(error as Error).message})`);
       continue;
     }
     if (manifest.format !== 'apollo-persisted-query-manifest' || manifest.version !== 1 || !Array.isArray(manifest.operations)) {
-      problems.push(`${path}: expected {"format":"apollo-persisted-query-manifest","version":1,"operations":[...]}`);
+      refuse(file, `${path}: expected {"format":"apollo-persisted-query-manifest","version":1,"operations":[...]}`);
       continue;
     }
     manifests.push(manifestEntry);
     for (const [index, entry] of (manifest.operations as ManifestEntry[]).entries()) {
-      const where = `${path}: operation ${typeof entry?.name === 'string' ? entry.name : `#${index}`} (${typeof entry?.id === 'string' ? entry.id : 'no id'})`;
+      const name = typeof entry?.name === 'string' ? entry.name : `#${index}`;
+      const where = `${path}: operation ${name} (${typeof entry?.id === 'string' ? entry.id : 'no id'})`;
       if (typeof entry?.id !== 'string' || typeof entry.body !== 'string' || typeof entry.name !== 'string') {
-        problems.push(`${where}: expected string "id", "body" and "name"`);
+        refuse(file, `${where}: expected string "id", "body" and "name"`, name);
         continue;
       }
       const id = entry.id.toLowerCase();
       manifestEntry.operationIds.push(id);
       const digest = createHash('sha256').update(entry.body).digest('hex');
       if (id !== digest) {
-        problems.push(`${where}: the id is not the sha256 of the body (that is ${digest})`);
+        refuse(file, `${where}: the id is not the sha256 of the body (that is ${digest})`, name);
         continue;
       }
       const known = byId.get(id);
       if (known) {
-        if (known.body !== entry.body) problems.push(`${where}: the id is listed with another body in ${known.files.join(', ')}`);
+        if (known.body !== entry.body) refuse(file, `${where}: the id is listed with another body in ${known.files.join(', ')}`, name);
         else known.files.push(file);
         continue;
       }
@@ -116,19 +125,22 @@ export function loadPersistedOperations(schema: GraphQLSchema, dir: string): Per
       try {
         document = parse(entry.body);
       } catch (error) {
-        problems.push(`${where}: ${(error as Error).message}`);
+        refuse(file, `${where}: ${(error as Error).message}`, name);
         continue;
       }
       const errors = validate(schema, document);
       if (errors.length) {
-        problems.push(`${where} no longer validates against the schema: ${errors.map((e) => e.message).join('; ')}`);
+        refuse(file, `${where} no longer validates against the schema: ${errors.map((e) => e.message).join('; ')}`, name);
         continue;
       }
       const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
       byId.set(id, { id, name: entry.name, type: operation!.operation, body: entry.body, document, files: [file], cachePolicy: cachePolicy(schema, document) });
     }
   }
-  if (problems.length) throw new ManifestError(`Persisted operations that cannot be served:\n  ${problems.join('\n  ')}`);
+  if (problems.length) {
+    const summary = [...affected].map(([file, names]) => (names.size ? `${file} (${[...names].join(', ')})` : file)).join('; ');
+    throw new ManifestError(`Persisted operations that cannot be served:\n  ${problems.join('\n  ')}\nManifests (app versions) affected: ${summary}`);
+  }
   const byNormalizedText = new Map([...byId.values()].map((op) => [normalizeDocument(op.document), op]));
   return { byId, byNormalizedText, files, manifests };
 }
