@@ -267,7 +267,7 @@ const clientSunsets = z
           'version@date',
           (value) => {
             const [upTo = '', dateText = '', extra] = value.split('@');
-            if (extra !== undefined || !semver.valid(upTo)) return { problem: `expected <version>@<date>, the version a semver, got "${value}"` };
+            if (extra !== undefined || !value.includes('@') || !semver.valid(upTo)) return { problem: `expected <version>@<date>, the version a semver, got "${value}"` };
             // A day (midnight UTC) or an instant with its zone: a retirement date must mean the same on every instance.
             const valid = /^\d{4}-\d{2}-\d{2}$/.test(dateText) || /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(dateText);
             const date = new Date(dateText);
