@@ -5,3 +5,4 @@ export { extractOperationId } from './extractOperationId.js';
 export { compilePersistedQueries } from './compilePersistedQueries.js';
 export { watchPersistedOperations, type ServedOperations, type PersistedOperationsWatcher } from './watchPersistedOperations.js';
 export { parseManifestName, FIRST_PARTY_MANIFEST, type ManifestRelease } from './parseManifestName.js';
+export type { CachePolicy } from './cachePolicy.js';
