@@ -3,6 +3,7 @@ import { createClient, type Client, type ExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
 import { signDevToken } from '../../src/auth/index.js';
 import { operation, writeManifests } from '../support/apolloManifest.js';
+import { openRawSocket } from '../support/rawSocket.js';
 import { startTestSystem, type TestSystem } from '../support/startTestSystem.js';
 
 // App versions (design.md §14): MIN_CLIENT_VERSIONS refuses older apps with UPGRADE_REQUIRED, and
@@ -218,6 +219,28 @@ describe('the gate and the sunset over WebSocket', () => {
     const [query] = await run(connect(apollo('shop-ios', '4.2.0')), byHash(CATALOG, { first: 2 }));
     expect(query!.errors).toBeUndefined();
     expect(query!.extensions).toBeUndefined();
+  });
+});
+
+describe('the gate and the sunset over the legacy graphql-ws subprotocol (Apollo iOS, Apollo Kotlin 4)', () => {
+  it('refuses an old version\'s operation and marks a retiring version\'s results, from the upgrade headers', async () => {
+    const old = await openRawSocket(system.url, 'graphql-ws', apollo('shop-ios', '4.0.0'));
+    const retiring = await openRawSocket(system.url, 'graphql-ws', apollo('shop-ios', '4.1.0'));
+    try {
+      for (const socket of [old, retiring]) {
+        socket.send({ type: 'connection_init' });
+        socket.send({ id: '1', type: 'start', payload: byHash(CATALOG, { first: 1 }) });
+      }
+      expect((await old.next((m) => m.id === '1' && m.type === 'data')).payload).toEqual({
+        errors: [expect.objectContaining({ extensions: { code: 'UPGRADE_REQUIRED', minimumVersion: '4.1.0' } })],
+      });
+      const served = await retiring.next((m) => m.id === '1' && m.type === 'data');
+      expect(served.payload.extensions).toEqual({ sunset: SUNSET });
+      expect(served.payload.data.products.edges).toHaveLength(1);
+    } finally {
+      old.close();
+      retiring.close();
+    }
   });
 });
 
