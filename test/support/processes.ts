@@ -6,6 +6,24 @@ import { freePort } from '../../src/util/freePort.js';
 
 export { freePort };
 
+/**
+ * The process groups of the processes started here that have not exited yet. The test environment
+ * (test/support/testEnvironment.cjs) kills what is left in it once the test file is done, so a
+ * test that timed out or threw before its own clean-up leaves no server running.
+ */
+const spawnedGroups: Set<number> = ((globalThis as { __spawnedProcessGroups?: Set<number> }).__spawnedProcessGroups ??= new Set());
+
+// The worker may also end without tearing the environment down (forceExit, a crash).
+process.once('exit', () => {
+  for (const pid of spawnedGroups) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+});
+
 export interface RunningProcess {
   child: ChildProcess;
   /** Everything written to stdout and stderr so far. */
@@ -25,7 +43,13 @@ export interface RunningProcess {
 export function startNode(script: string, args: string[], env: Record<string, string | undefined>): RunningProcess {
   const baseEnv = { ...process.env };
   for (const key of ['DATABASE_URL', 'REDIS_URL', 'NODE_ENV', 'NODE_OPTIONS', 'PORT', ...serviceNames.map((name) => serviceEnvName(name, 'URL'))]) delete baseEnv[key];
-  const child = spawn(process.execPath, [script, ...args], { cwd: projectRoot(), env: { ...baseEnv, OVERLOAD_EVENT_LOOP_DELAY_MS: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // `detached`: the child leads a process group of its own, so that killing the group takes anything it started too.
+  const child = spawn(process.execPath, [script, ...args], { cwd: projectRoot(), env: { ...baseEnv, OVERLOAD_EVENT_LOOP_DELAY_MS: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const group = child.pid;
+  if (group !== undefined) {
+    spawnedGroups.add(group);
+    child.once('exit', () => spawnedGroups.delete(group));
+  }
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {
