@@ -2,14 +2,14 @@ import { signDevToken } from './auth/index.js';
 import { ManifestError } from './bff/persisted/index.js';
 import { loadConfigOrExit } from './config/loadConfig.js';
 import { createLogger } from './logging/createLogger.js';
-import { serviceNames } from './services/startReferenceServices.js';
+import { serviceNames } from './services/downstreamServices.js';
 import { startSystem } from './system/startSystem.js';
 
 // `npm start`: the BFF, plus in-process reference services for every *_URL that is unset.
 const config = loadConfigOrExit();
 
 const logger = createLogger({ level: config.logLevel, format: config.logFormat });
-const embedded = !config.services.users || !config.services.catalog || !config.services.orders;
+const embedded = serviceNames.some((name) => !config.services[name]);
 if (!config.databaseUrl && Object.values(config.services).some(Boolean)) {
   logger.warn('DATABASE_URL is unset: the BFF uses its own embedded PGlite. The production topology (services and BFF as separate processes, several BFF replicas) needs DATABASE_URL.');
 }
@@ -36,6 +36,13 @@ if (config.nodeEnv === 'production') {
   lines.push(`  Dev bearer token (sub=demo, 24 h; another: npm run token -- --sub <id>):`, `  Authorization: Bearer ${token}`);
 }
 process.stdout.write(`${lines.join('\n')}\n`);
+
+// Ship or retire an app release without a restart: the manifest folder is also watched, SIGHUP
+// reloads it at once (e.g. where file events do not arrive, as on some network file systems).
+process.on('SIGHUP', () => {
+  logger.info('SIGHUP: reloading the persisted-operation manifests');
+  system.bff.reloadPersistedOperations();
+});
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

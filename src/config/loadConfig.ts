@@ -1,4 +1,6 @@
+import semver from 'semver';
 import { z } from 'zod';
+import { downstreamServices, serviceEnvName, type DownstreamServices, type ServiceName } from '../services/downstreamServices.js';
 
 /** Everything the BFF and the reference services read from the environment, validated once at start. */
 export interface Config {
@@ -12,16 +14,18 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Redis for scale-out; unset: the in-process bus. */
   redisUrl: string | undefined;
-  /** Base URLs of the downstream services; an unset one is started in-process. */
-  services: { users: string | undefined; catalog: string | undefined; orders: string | undefined };
-  /** Ports of the reference services when run with `npm run services`. */
-  servicePorts: { users: number; catalog: number; orders: number };
+  /** Base URL of each downstream service (`<NAME>_URL`); an unset one is started in-process. */
+  services: Record<ServiceName, string | undefined>;
+  /** Port of each reference service when run with `npm run services` (`<NAME>_PORT`). */
+  servicePorts: Record<ServiceName, number>;
   /** Production auth; unset: the local development key (development only). */
   auth: { jwksUrl: string; issuer: string; audience: string } | undefined;
   /** @default 'require' in production, 'off' otherwise */
   persistedOperations: 'require' | 'allowlist' | 'off';
   /** @default 'persisted-queries' */
   persistedQueriesDir: string;
+  /** Which app versions are still served, and which are about to retire (design.md §14). */
+  clientVersions: ClientVersionsConfig;
   /** Where embedded PGlite keeps its files. @default '.data' */
   dataDir: string;
   /** Deadline of one downstream call, in milliseconds. @default 2000 */
@@ -73,14 +77,28 @@ export interface Config {
 }
 
 export interface ResilienceConfig {
-  /** Deadline of one downstream call per service, in ms. @default DOWNSTREAM_TIMEOUT_MS */
-  timeoutsMs: { users: number; catalog: number; orders: number };
+  /** Deadline of one downstream call per service (`<NAME>_TIMEOUT_MS`), in ms. @default DOWNSTREAM_TIMEOUT_MS */
+  timeoutsMs: Record<ServiceName, number>;
   /** Time one GraphQL request may spend on downstream calls; the rest of it caps each call's deadline. @default 5000 */
   requestBudgetMs: number;
   /** Retries of an idempotent read (GET) after a refused or dropped connection, 429 or 502/503/504. @default 2 */
   retries: number;
   /** Circuit breaker per service: it opens when more than `errorPercent` of at least `minRequests` calls in `windowMs` failed, and lets one call through after `resetMs`. */
   breaker: { errorPercent: number; minRequests: number; windowMs: number; resetMs: number };
+}
+
+export interface ClientVersionsConfig {
+  /**
+   * `MIN_CLIENT_VERSIONS`: the lowest version served per client name (`apollographql-client-name`);
+   * an older one is refused with `UPGRADE_REQUIRED`. Client names not listed pass. @default none
+   */
+  minimum: ReadonlyMap<string, string>;
+  /**
+   * `SUNSET_CLIENT_VERSIONS`: versions up to `upTo` of `clientName` retire on `date` (UTC); until
+   * then their responses carry `Deprecation` and `Sunset`, from then on they are refused with
+   * `UPGRADE_REQUIRED`. @default none
+   */
+  sunsets: ReadonlyArray<{ clientName: string; upTo: string; date: Date; /** As configured, e.g. `2027-03-01`. */ dateText: string }>;
 }
 
 export interface LimitsConfig {
@@ -213,23 +231,76 @@ const nonNegativeInt = (fallback: number | undefined, max = Number.MAX_SAFE_INTE
       return Number(v);
     });
 
+/** `name=value,name=value` → entries; a name may not repeat. */
+function namedList<T>(v: string, what: string, parse: (value: string) => T | { problem: string }, ctx: z.RefinementCtx): [string, T][] | typeof z.NEVER {
+  const entries: [string, T][] = [];
+  for (const item of v.split(',').map((i) => i.trim()).filter(Boolean)) {
+    const at = item.indexOf('=');
+    const name = at > 0 ? item.slice(0, at).trim() : '';
+    const parsed = at > 0 ? parse(item.slice(at + 1).trim()) : { problem: `expected <client-name>=${what}` };
+    if (typeof parsed === 'object' && parsed !== null && 'problem' in parsed) {
+      ctx.addIssue({ code: 'custom', message: `"${item}": ${parsed.problem} (e.g. shop-ios=${what === 'version' ? '4.2.0' : '4.1.0@2027-03-01'})` });
+      return z.NEVER;
+    }
+    entries.push([name, parsed]);
+  }
+  return entries;
+}
+
+const strictVersion = (value: string) => (semver.valid(value) ? value : { problem: `expected a semver version such as 4.2.0, got "${value}"` });
+
+const clientMinimumVersions = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const entries = v ? namedList(v, 'version', strictVersion, ctx) : [];
+    if (entries === z.NEVER) return z.NEVER;
+    const names = entries.map(([name]) => name);
+    const repeated = names.find((name, i) => names.indexOf(name) !== i);
+    if (repeated) {
+      ctx.addIssue({ code: 'custom', message: `the client name "${repeated}" is listed twice` });
+      return z.NEVER;
+    }
+    return new Map(entries);
+  });
+
+const clientSunsets = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const entries = v
+      ? namedList<{ upTo: string; date: Date; dateText: string }>(
+          v,
+          'version@date',
+          (value) => {
+            const [upTo = '', dateText = '', extra] = value.split('@');
+            if (extra !== undefined || !value.includes('@') || !semver.valid(upTo)) return { problem: `expected <version>@<date>, the version a semver, got "${value}"` };
+            // A day (midnight UTC) or an instant with its zone: a retirement date must mean the same on every instance.
+            const valid = /^\d{4}-\d{2}-\d{2}$/.test(dateText) || /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(dateText);
+            const date = new Date(dateText);
+            if (!valid || Number.isNaN(date.getTime())) return { problem: `expected a date such as 2027-03-01 or 2027-03-01T09:00:00Z after "@", got "${dateText}"` };
+            return { upTo, date, dateText };
+          },
+          ctx,
+        )
+      : [];
+    if (entries === z.NEVER) return z.NEVER;
+    return entries.map(([clientName, rule]) => ({ clientName, ...rule }));
+  });
+
 const envSchema = z.object({
   NODE_ENV: oneOf(['development', 'production', 'test'] as const),
   PORT: port(4000),
   HOST: z.string().optional(),
   DATABASE_URL: url(['postgres', 'postgresql']),
   REDIS_URL: url(['redis', 'rediss']),
-  USERS_URL: url(['http', 'https']),
-  CATALOG_URL: url(['http', 'https']),
-  ORDERS_URL: url(['http', 'https']),
-  USERS_PORT: port(4001),
-  CATALOG_PORT: port(4002),
-  ORDERS_PORT: port(4003),
   AUTH_JWKS_URL: url(['http', 'https']),
   AUTH_ISSUER: z.string().optional(),
   AUTH_AUDIENCE: z.string().optional(),
   PERSISTED_OPERATIONS: oneOf(['require', 'allowlist', 'off'] as const),
   PERSISTED_QUERIES_DIR: z.string().optional(),
+  MIN_CLIENT_VERSIONS: clientMinimumVersions,
+  SUNSET_CLIENT_VERSIONS: clientSunsets,
   DATA_DIR: z.string().optional(),
   DOWNSTREAM_TIMEOUT_MS: positiveInt(2000),
   TOMBSTONE_RETENTION_DAYS: positiveInt(30),
@@ -239,9 +310,6 @@ const envSchema = z.object({
   IDEMPOTENCY_LOCK_TIMEOUT: duration('30s'),
   IDEMPOTENCY_PURGE_INTERVAL: duration('1h'),
   BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE: z.string().optional(),
-  USERS_TIMEOUT_MS: positiveInt(0),
-  CATALOG_TIMEOUT_MS: positiveInt(0),
-  ORDERS_TIMEOUT_MS: positiveInt(0),
   REQUEST_BUDGET_MS: positiveInt(5000),
   DOWNSTREAM_RETRIES: nonNegativeInt(2, 10),
   BREAKER_ERROR_PERCENT: nonNegativeInt(50, 100),
@@ -269,6 +337,48 @@ const envSchema = z.object({
   FAST_PATHS: oneOf(['on', 'off'] as const),
 });
 
+/** The settings of each downstream service, derived from the registry. */
+export interface ServiceConfig<S extends string> {
+  urls: Record<S, string | undefined>;
+  ports: Record<S, number>;
+  timeoutsMs: Record<S, number>;
+}
+
+/** `<NAME>_URL`, `<NAME>_PORT` and `<NAME>_TIMEOUT_MS` of every service in `registry`. */
+function serviceEnvSchema(registry: DownstreamServices) {
+  const shape: Record<string, z.ZodType<string | number | undefined>> = {};
+  for (const [name, spec] of Object.entries(registry)) {
+    shape[serviceEnvName(name, 'URL')] = url(['http', 'https']);
+    shape[serviceEnvName(name, 'PORT')] = port(spec.defaultPort);
+    shape[serviceEnvName(name, 'TIMEOUT_MS')] = positiveInt(0);
+  }
+  return z.object(shape);
+}
+
+function issueLines(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+}
+
+function serviceConfig<S extends string>(values: Record<string, string | number | undefined>, registry: DownstreamServices<S>, downstreamTimeoutMs: number): ServiceConfig<S> {
+  const names = Object.keys(registry) as S[];
+  const each = <T>(fn: (name: S) => T) => Object.fromEntries(names.map((name) => [name, fn(name)])) as Record<S, T>;
+  return {
+    urls: each((name) => values[serviceEnvName(name, 'URL')] as string | undefined),
+    ports: each((name) => values[serviceEnvName(name, 'PORT')] as number),
+    timeoutsMs: each((name) => (values[serviceEnvName(name, 'TIMEOUT_MS')] as number) || downstreamTimeoutMs),
+  };
+}
+
+/**
+ * The per-service settings of `registry` alone (for a registry other than the application's, as a
+ * test registers a fixture service); `loadConfig` reads the application's with everything else.
+ */
+export function loadServiceConfig<S extends string>(env: NodeJS.ProcessEnv, registry: DownstreamServices<S>, downstreamTimeoutMs = 2000): ServiceConfig<S> {
+  const parsed = serviceEnvSchema(registry).safeParse(env);
+  if (!parsed.success) throw new ConfigError(`Invalid configuration:\n  ${issueLines(parsed.error).join('\n  ')}`);
+  return serviceConfig(parsed.data, registry, downstreamTimeoutMs);
+}
+
 /**
  * Reads and validates the environment. Throws a `ConfigError` naming every variable that is
  * wrong and what was expected, so a bad deployment fails at start rather than on first use.
@@ -276,11 +386,13 @@ const envSchema = z.object({
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, { stdoutIsTerminal = process.stdout.isTTY === true }: { stdoutIsTerminal?: boolean } = {}): Config {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  const parsedServices = serviceEnvSchema(downstreamServices).safeParse(env);
+  if (!parsed.success || !parsedServices.success) {
+    const lines = [...(parsed.success ? [] : issueLines(parsed.error)), ...(parsedServices.success ? [] : issueLines(parsedServices.error))];
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
+  const perService = serviceConfig(parsedServices.data, downstreamServices, e.DOWNSTREAM_TIMEOUT_MS);
   const nodeEnv = e.NODE_ENV ?? 'development';
   const problems: string[] = [];
 
@@ -310,11 +422,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { stdoutIsTermi
     host: e.HOST || (nodeEnv === 'production' ? '0.0.0.0' : '127.0.0.1'),
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
-    services: { users: e.USERS_URL, catalog: e.CATALOG_URL, orders: e.ORDERS_URL },
-    servicePorts: { users: e.USERS_PORT, catalog: e.CATALOG_PORT, orders: e.ORDERS_PORT },
+    services: perService.urls,
+    servicePorts: perService.ports,
     auth: authSet.length === 3 ? { jwksUrl: e.AUTH_JWKS_URL!, issuer: e.AUTH_ISSUER!, audience: e.AUTH_AUDIENCE! } : undefined,
     persistedOperations: e.PERSISTED_OPERATIONS ?? (nodeEnv === 'production' ? 'require' : 'off'),
     persistedQueriesDir: e.PERSISTED_QUERIES_DIR || 'persisted-queries',
+    clientVersions: { minimum: e.MIN_CLIENT_VERSIONS, sunsets: e.SUNSET_CLIENT_VERSIONS },
     dataDir: e.DATA_DIR || '.data',
     downstreamTimeoutMs: e.DOWNSTREAM_TIMEOUT_MS,
     tombstoneRetentionDays: e.TOMBSTONE_RETENTION_DAYS,
@@ -323,11 +436,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { stdoutIsTermi
     idempotency: { keyTtlMs: e.IDEMPOTENCY_KEY_TTL, lockTimeoutMs: e.IDEMPOTENCY_LOCK_TIMEOUT, purgeIntervalMs: e.IDEMPOTENCY_PURGE_INTERVAL },
     testHooks: { crashAfterDownstreamWrite: e.BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE || undefined },
     resilience: {
-      timeoutsMs: {
-        users: e.USERS_TIMEOUT_MS || e.DOWNSTREAM_TIMEOUT_MS,
-        catalog: e.CATALOG_TIMEOUT_MS || e.DOWNSTREAM_TIMEOUT_MS,
-        orders: e.ORDERS_TIMEOUT_MS || e.DOWNSTREAM_TIMEOUT_MS,
-      },
+      timeoutsMs: perService.timeoutsMs,
       requestBudgetMs: e.REQUEST_BUDGET_MS,
       retries: e.DOWNSTREAM_RETRIES!,
       breaker: { errorPercent: e.BREAKER_ERROR_PERCENT!, minRequests: e.BREAKER_MIN_REQUESTS, windowMs: e.BREAKER_WINDOW_MS, resetMs: e.BREAKER_RESET_MS },

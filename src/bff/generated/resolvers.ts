@@ -193,6 +193,11 @@ export type Product = Node & {
   price: Money;
   /** The catalog's own key. */
   sku: Scalars['String']['output'];
+  /**
+   * The 128 × 128 image of the 3.x apps' lists (`npm run schema:usage -- --deprecated` tells which app versions still ask for it).
+   * @deprecated Use `imageUrl(size: 128)`.
+   */
+  thumbnailUrl: Maybe<Scalars['String']['output']>;
   updatedAt: Scalars['DateTime']['output'];
 };
 
@@ -248,7 +253,10 @@ export type Query = {
    * part of the name, ignoring case; a cursor only works with the `search` it came from.
    */
   products: Maybe<ProductConnection>;
-  /** The authenticated user. Without a valid bearer token: `null` with an `UNAUTHENTICATED` error. */
+  /**
+   * The authenticated user. Without a valid bearer token: `null` with an `UNAUTHENTICATED` error.
+   * The profile may be kept on the device for 30 s (`Cache-Control: private, max-age=30`).
+   */
   viewer: Maybe<User>;
 };
 
@@ -535,6 +543,13 @@ export type CacheControlDirectiveArgs = {
 
 export type CacheControlDirectiveResolver<Result, Parent, ContextType = Context, Args = CacheControlDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type DeferDirectiveArgs = {
+  if?: Scalars['Boolean']['input'];
+  label?: Maybe<Scalars['String']['input']>;
+};
+
+export type DeferDirectiveResolver<Result, Parent, ContextType = Context, Args = DeferDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type IdempotentDirectiveArgs = { };
 
 export type IdempotentDirectiveResolver<Result, Parent, ContextType = Context, Args = IdempotentDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
@@ -632,6 +647,7 @@ export type ProductResolvers<ContextType = Context, ParentType extends Resolvers
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   price?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  thumbnailUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
@@ -725,5 +741,6 @@ export type Resolvers<ContextType = Context> = {
 
 export type DirectiveResolvers<ContextType = Context> = {
   cacheControl?: CacheControlDirectiveResolver<any, any, ContextType>;
+  defer?: DeferDirectiveResolver<any, any, ContextType>;
   idempotent?: IdempotentDirectiveResolver<any, any, ContextType>;
 };
