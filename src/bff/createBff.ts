@@ -32,6 +32,7 @@ import { useHttpCaching } from './plugins/useHttpCaching.js';
 import { useIdempotency } from './plugins/useIdempotency.js';
 import { useLoadShedding } from './plugins/useLoadShedding.js';
 import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
+import { useMultipartSubscriptions } from './plugins/useMultipartSubscriptions.js';
 import { useOperationLimits } from './plugins/useOperationLimits.js';
 import { usePersistedOperations } from './plugins/usePersistedOperations.js';
 import { useRateLimit } from './plugins/useRateLimit.js';
@@ -166,6 +167,8 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     return context;
   }
 
+  const mask = maskError((error) => (requestLogger.getStore() ?? logger).error({ err: error }, 'unexpected error in a resolver'));
+
   let http: ReturnType<typeof createHttpServer> | undefined;
   const plugins: Plugin[] = [
     ...(lifecycle.maxEventLoopDelayMs > 0 ? [useLoadShedding({ overloaded: () => eventLoop.overloaded, onShed: () => metrics.rejectedRequests.inc({ reason: 'overloaded' }) })] : []),
@@ -194,6 +197,13 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     }),
     useMetricsEndpoint({ registry: metrics.registry }),
     useErrorCodes(),
+    useMultipartSubscriptions({
+      expiresAt: async (request) => {
+        const viewer = await viewerOf(request).catch(() => null);
+        return viewer ? viewer.exp * 1000 : undefined;
+      },
+      maskError: mask,
+    }),
     useIdempotency(),
     useOperationLimits(limits.document),
   ];
@@ -218,7 +228,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
           headers: JSON.stringify({ Authorization: `Bearer ${(devToken ??= await signDevToken({ expiresIn: '24h' }))}` }, null, 2),
         }),
     context: ({ request }) => buildContext(request),
-    maskedErrors: { maskError: maskError((error) => (requestLogger.getStore() ?? logger).error({ err: error }, 'unexpected error in a resolver')), isDev: false },
+    maskedErrors: { maskError: mask, isDev: false },
     // Yoga logs every error it masks, expected ones (UNAUTHENTICATED) included, with the query's
     // text: at debug. Unexpected errors are logged by maskError above, with the request's id.
     logging: {
