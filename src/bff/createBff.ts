@@ -30,6 +30,7 @@ import { useDisableIntrospection } from './plugins/useDisableIntrospection.js';
 import { useErrorCodes } from './plugins/useErrorCodes.js';
 import { useHttpCaching } from './plugins/useHttpCaching.js';
 import { useIdempotency } from './plugins/useIdempotency.js';
+import { useIncrementalDelivery } from './plugins/useIncrementalDelivery.js';
 import { useLoadShedding } from './plugins/useLoadShedding.js';
 import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
 import { useMultipartSubscriptions } from './plugins/useMultipartSubscriptions.js';
@@ -167,7 +168,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     return context;
   }
 
-  const mask = maskError((error) => (requestLogger.getStore() ?? logger).error({ err: error }, 'unexpected error in a resolver'));
+  const maskUnexpected = maskError((error) => (requestLogger.getStore() ?? logger).error({ err: error }, 'unexpected error in a resolver'));
 
   let http: ReturnType<typeof createHttpServer> | undefined;
   const plugins: Plugin[] = [
@@ -182,6 +183,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
         metrics.operations.inc({ operation: operation.name, client_name: label(request.headers.get('apollographql-client-name')), client_version: label(request.headers.get('apollographql-client-version')) }),
     }),
     useHttpCaching(),
+    useIncrementalDelivery({ maskError: maskUnexpected }),
     useCompression(),
     useReadinessCheck({
       endpoint: '/ready',
@@ -202,7 +204,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
         const viewer = await viewerOf(request).catch(() => null);
         return viewer ? viewer.exp * 1000 : undefined;
       },
-      maskError: mask,
+      maskError: maskUnexpected,
     }),
     useIdempotency(),
     useOperationLimits(limits.document),
@@ -228,7 +230,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
           headers: JSON.stringify({ Authorization: `Bearer ${(devToken ??= await signDevToken({ expiresIn: '24h' }))}` }, null, 2),
         }),
     context: ({ request }) => buildContext(request),
-    maskedErrors: { maskError: mask, isDev: false },
+    maskedErrors: { maskError: maskUnexpected, isDev: false },
     // Yoga logs every error it masks, expected ones (UNAUTHENTICATED) included, with the query's
     // text: at debug. Unexpected errors are logged by maskError above, with the request's id.
     logging: {

@@ -18,7 +18,7 @@ const CONTENT_TYPE = 'multipart/mixed;boundary="graphql";subscriptionSpec=1.0';
 const OPENING = '\r\n--graphql';
 const part = (json: string) => `\r\nContent-Type: application/json\r\n\r\n${json}\r\n--graphql`;
 const HEARTBEAT = part('{}');
-const END = '--\r\n';
+const END = '--';
 
 let dir: string;
 let system: TestSystem;

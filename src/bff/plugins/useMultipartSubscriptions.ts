@@ -1,6 +1,7 @@
 import { GraphQLError, type ExecutionResult } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { ErrorCode } from '../errors/index.js';
+import { multipartResponse } from '../transport/multipartResponse.js';
 
 export interface UseMultipartSubscriptionsOptions {
   /** Time between heartbeat parts (`{}`) while no event is sent; Apollo's protocol says 5 s. @default 5000 */
@@ -14,10 +15,6 @@ export interface UseMultipartSubscriptionsOptions {
 /** The response's media type: Apollo's clients pick their parser from `boundary` and `subscriptionSpec=1.0` (unquoted). */
 export const MULTIPART_SUBSCRIPTION_TYPE = 'multipart/mixed;boundary="graphql";subscriptionSpec=1.0';
 
-const DELIMITER = '\r\n--graphql';
-const PART_HEADERS = '\r\nContent-Type: application/json\r\n\r\n';
-const HEARTBEAT = '{}';
-const CLOSE = '--\r\n';
 
 /** True when `Accept` lists `multipart/mixed` with `subscriptionSpec=1.0` (quoted or not), as Apollo's clients send it. */
 export function acceptsMultipartSubscription(accept: string | null): boolean {
@@ -43,26 +40,98 @@ function clientResult(result: ExecutionResult): ExecutionResult | Record<string,
   return { ...result, errors };
 }
 
-const part = (json: string) => `${PART_HEADERS}${json}${DELIMITER}`;
+const done = { done: true, value: undefined } as const;
+
+/**
+ * The parts of one subscription: a heartbeat at once, then `{"payload":…}` per event, a heartbeat
+ * after every `heartbeatMs` without one, and `{"payload":null,"errors":[…]}` to end a stream that
+ * failed or whose credentials expired. `return()` (the client went away) stops the stream at once,
+ * even while it waits for an event.
+ */
+function subscriptionParts(source: AsyncIterator<ExecutionResult>, { heartbeatMs, expiry, maskError }: { heartbeatMs: number; expiry: Promise<number | undefined>; maskError?: (error: unknown) => Error }): AsyncIterableIterator<unknown> {
+  let started = false;
+  let finished = false;
+  let pending: Promise<{ step: IteratorResult<ExecutionResult> } | { error: unknown }> | undefined;
+  let expired = false;
+  let wake: ((reason: 'expired' | 'stopped') => void) | undefined;
+  let expiryTimer: NodeJS.Timeout | undefined;
+  void expiry.then((at) => {
+    if (at === undefined || finished) return;
+    expiryTimer = setTimeout(() => ((expired = true), wake?.('expired')), Math.max(0, Math.min(at - Date.now(), 2 ** 31 - 1)));
+    expiryTimer.unref();
+  });
+  const finish = () => {
+    finished = true;
+    clearTimeout(expiryTimer);
+    void source.return?.()?.catch(() => {});
+  };
+  const fatal = (error: GraphQLError) => ({ payload: null, errors: clientResult({ errors: [error] }).errors });
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    async next() {
+      if (finished) return done;
+      if (!started) {
+        started = true;
+        return { done: false, value: {} };
+      }
+      let timer: NodeJS.Timeout | undefined;
+      pending ??= source.next().then(
+        (step) => ({ step }),
+        (error: unknown) => ({ error }),
+      );
+      const next = await Promise.race([
+        pending,
+        new Promise<'heartbeat'>((resolve) => (timer = setTimeout(() => resolve('heartbeat'), heartbeatMs))),
+        new Promise<'expired' | 'stopped'>((resolve) => (expired ? resolve('expired') : (wake = resolve))),
+      ]);
+      clearTimeout(timer);
+      wake = undefined;
+      if (finished || next === 'stopped') return done;
+      if (next === 'heartbeat') return { done: false, value: {} };
+      if (next === 'expired') {
+        finish();
+        return { done: false, value: fatal(new GraphQLError('The token has expired: refresh it and subscribe again.', { extensions: { code: ErrorCode.Unauthenticated } })) };
+      }
+      pending = undefined;
+      if ('error' in next) {
+        finish();
+        const masked = maskError ? maskError(next.error) : new GraphQLError('Unexpected error.', { extensions: { code: ErrorCode.InternalServerError } });
+        return { done: false, value: fatal(masked instanceof GraphQLError ? masked : new GraphQLError(masked.message)) };
+      }
+      if (next.step.done) {
+        finish();
+        return done;
+      }
+      return { done: false, value: { payload: clientResult(next.step.value) } };
+    },
+    async return() {
+      finish();
+      wake?.('stopped');
+      return done;
+    },
+  };
+}
 
 /**
  * Subscriptions over multipart HTTP, Apollo's protocol (`subscriptionSpec=1.0`), which Apollo
  * Kotlin, Apollo iOS and web Apollo Client use where WebSockets are blocked: a request whose
  * `Accept` lists `multipart/mixed;subscriptionSpec=1.0` and that runs a subscription is answered
- * `Content-Type: multipart/mixed;boundary="graphql";subscriptionSpec=1.0`, one part per event:
+ * `Content-Type: multipart/mixed;boundary="graphql";subscriptionSpec=1.0`, framed as
+ * `multipartResponse` frames every multipart answer, one part per event:
  *
  *     \r\n--graphql\r\nContent-Type: application/json\r\n\r\n{}\r\n--graphql
  *     \r\nContent-Type: application/json\r\n\r\n{"payload":{"data":…}}\r\n--graphql
- *     …--\r\n
+ *     …--
  *
  * A heartbeat part `{}` goes out at once (so the client knows the subscription is set up) and
- * after every `heartbeatMs` without an event. Each part is followed by its delimiter at once:
- * clients hand a part over only when they see the next delimiter. A subscription that cannot
- * start (no viewer, a bad `since`) is one part `{"payload":{"errors":[…]}}` and the end; a stream
- * that fails, or whose credentials expire, ends with `{"payload":null,"errors":[…]}` (a fatal,
- * transport-level error in the protocol). Requests refused before they run (persisted-operation
- * rules) stay plain JSON errors with their 4xx, as on every transport. Nothing queues: the next
- * event is read when the client has taken the last one.
+ * after every `heartbeatMs` without an event. A subscription that cannot start (no viewer, a bad
+ * `since`) is one part `{"payload":{"errors":[…]}}` and the end; a stream that fails, or whose
+ * credentials expire, ends with `{"payload":null,"errors":[…]}` (a fatal, transport-level error in
+ * the protocol). Requests refused before they run (persisted-operation rules) stay plain JSON
+ * errors with their 4xx, as on every transport. Nothing queues: the next event is read when the
+ * client has taken the last one.
  */
 export function useMultipartSubscriptions({ heartbeatMs = 5_000, expiresAt = async () => undefined, maskError }: UseMultipartSubscriptionsOptions = {}): Plugin {
   const subscriptions = new WeakSet<Request>();
@@ -75,83 +144,17 @@ export function useMultipartSubscriptions({ heartbeatMs = 5_000, expiresAt = asy
       const accept = request.headers.get('accept');
       if (!acceptsMultipartSubscription(accept)) return;
       if (!subscriptions.has(request) && acceptsJson(accept)) return;
-      const expiry = expiresAt(request).catch(() => undefined);
       setResultProcessor((processed, fetchAPI) => {
-        const encoder = new fetchAPI.TextEncoder();
-        const source = Symbol.asyncIterator in (processed as object) ? (processed as AsyncIterable<ExecutionResult>)[Symbol.asyncIterator]() : undefined;
-        let pending: Promise<IteratorResult<ExecutionResult>> | undefined;
-        let expired = false;
-        let onExpiry: (() => void) | undefined;
-        let expiryTimer: NodeJS.Timeout | undefined;
-        void expiry.then((at) => {
-          if (at === undefined || !source) return;
-          expiryTimer = setTimeout(() => ((expired = true), onExpiry?.()), Math.max(0, Math.min(at - Date.now(), 2 ** 31 - 1)));
-          expiryTimer.unref();
-        });
-        const stop = () => {
-          clearTimeout(expiryTimer);
-          void source?.return?.()?.catch(() => {});
-        };
-        const fatal = (error: GraphQLError) => part(JSON.stringify({ payload: null, errors: clientResult({ errors: [error] }).errors }));
-        const body = new fetchAPI.ReadableStream<Uint8Array>({
-          start(controller) {
-            if (!source) {
-              controller.enqueue(encoder.encode(`${DELIMITER}${part(JSON.stringify({ payload: clientResult(processed as ExecutionResult) }))}${CLOSE}`));
-              controller.close();
-              return;
-            }
-            controller.enqueue(encoder.encode(`${DELIMITER}${part(HEARTBEAT)}`));
-          },
-          async pull(controller) {
-            if (!source) return;
-            let timer: NodeJS.Timeout | undefined;
-            pending ??= source.next();
-            const next = await Promise.race([
-              pending.then(
-                (step) => ({ step }),
-                (error: unknown) => ({ error }),
-              ),
-              new Promise<'heartbeat'>((resolve) => (timer = setTimeout(() => resolve('heartbeat'), heartbeatMs))),
-              new Promise<'expired'>((resolve) => (expired ? resolve('expired') : (onExpiry = () => resolve('expired')))),
-            ]);
-            clearTimeout(timer);
-            onExpiry = undefined;
-            if (next === 'heartbeat') {
-              controller.enqueue(encoder.encode(part(HEARTBEAT)));
-              return;
-            }
-            if (next === 'expired') {
-              const error = new GraphQLError('The token has expired: refresh it and subscribe again.', { extensions: { code: ErrorCode.Unauthenticated } });
-              controller.enqueue(encoder.encode(`${fatal(error)}${CLOSE}`));
-              controller.close();
-              stop();
-              return;
-            }
-            pending = undefined;
-            if ('error' in next) {
-              const masked = maskError ? maskError(next.error) : new GraphQLError('Unexpected error.', { extensions: { code: ErrorCode.InternalServerError } });
-              controller.enqueue(encoder.encode(`${fatal(masked instanceof GraphQLError ? masked : new GraphQLError(masked.message))}${CLOSE}`));
-              controller.close();
-              stop();
-              return;
-            }
-            if (next.step.done) {
-              controller.enqueue(encoder.encode(CLOSE));
-              controller.close();
-              stop();
-              return;
-            }
-            controller.enqueue(encoder.encode(part(JSON.stringify({ payload: clientResult(next.step.value) }))));
-          },
-          cancel() {
-            stop();
-          },
-        });
-        return new fetchAPI.Response(body, {
-          status: 200,
-          headers: { 'Content-Type': MULTIPART_SUBSCRIPTION_TYPE, 'Cache-Control': 'private, no-cache', Connection: 'keep-alive' },
-        });
+        const parts = isAsyncIterable(processed)
+          ? subscriptionParts((processed as AsyncIterable<ExecutionResult>)[Symbol.asyncIterator](), { heartbeatMs, expiry: expiresAt(request).catch(() => undefined), maskError })
+          : [{ payload: clientResult(processed as ExecutionResult) }];
+        return multipartResponse(toAsyncIterable(parts), { spec: 'subscriptionSpec=1.0', headers: { 'Cache-Control': 'private, no-cache', Vary: 'Accept, Authorization' }, fetchAPI });
       }, MULTIPART_SUBSCRIPTION_TYPE);
     },
   };
 }
+
+async function* fromArray(values: unknown[]) {
+  yield* values;
+}
+const toAsyncIterable = (parts: AsyncIterable<unknown> | unknown[]) => (Array.isArray(parts) ? fromArray(parts) : parts);
