@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { signDevToken } from '../../src/auth/index.js';
 import { writeManifests } from '../support/apolloManifest.js';
+import { iosV1Parts, iosV2Parts, kotlinParts } from '../support/apolloMultipart.js';
 import { bearer, byHash, MOBILE_OPERATIONS, ORDER_EVENTS, orderSyncToken, placeOrderByHash } from '../support/mobileOperations.js';
 import { multipartRequest, type MultipartStream } from '../support/multipartRequest.js';
 import { setOrderStatus } from '../support/orders.js';
@@ -58,6 +59,14 @@ function eventParts(text: string): any[] {
 
 const user = () => `multipart-${randomUUID()}`;
 
+/** The parts of a whole body as Apollo iOS 1.x and 2.x and Apollo Kotlin cut it: all three must agree. */
+function asEveryClientReadsIt(body: string): unknown[] {
+  const parts = kotlinParts(body, 'graphql');
+  expect(iosV1Parts(body, 'graphql', 'subscriptionSpec')).toEqual(parts);
+  expect(iosV2Parts(body, 'graphql', 'subscriptionSpec')).toEqual(parts);
+  return parts;
+}
+
 describe('a subscription over multipart HTTP', () => {
   it('answers a POST by hash (Apollo Kotlin) with the multipart type, a heartbeat at once, and a part per event', async () => {
     const alice = user();
@@ -75,6 +84,9 @@ describe('a subscription over multipart HTTP', () => {
     expect(Object.keys(event)).toEqual(['payload']);
     expect(Object.keys(event.payload)).toEqual(['data']);
     expect(event.payload.data.orderEvents.order).toEqual({ id: expect.any(String), number, status: 'CONFIRMED', __typename: 'Order' });
+    // Read as far as it has come, as Apollo iOS reads a stream (each part once its delimiter is in).
+    expect(iosV1Parts(stream.text, 'graphql', 'subscriptionSpec')).toEqual([{}, event]);
+    expect(iosV2Parts(stream.text, 'graphql', 'subscriptionSpec')).toEqual([{}, event]);
   });
 
   it('runs by hash over GET with Apollo-Require-Preflight, the spec parameter quoted', async () => {
@@ -122,6 +134,7 @@ describe('a subscription over multipart HTTP', () => {
     const json = body.slice(OPENING.length, -`\r\n--graphql${END}`.length).replace('\r\nContent-Type: application/json\r\n\r\n', '');
     expect(body).toBe(`${OPENING}${part(json)}${END}`);
     expect(JSON.parse(json)).toEqual({ payload: { errors: [expect.objectContaining({ message: expect.any(String), extensions: { code: 'UNAUTHENTICATED' } })] } });
+    expect(asEveryClientReadsIt(body)).toEqual([JSON.parse(json)]);
   });
 
   it('ends with a fatal error part when the token expires', async () => {
@@ -130,6 +143,7 @@ describe('a subscription over multipart HTTP', () => {
     const body = await stream.ended;
     const fatal = part(JSON.stringify({ payload: null, errors: [{ message: 'The token has expired: refresh it and subscribe again.', extensions: { code: 'UNAUTHENTICATED' } }] }));
     expect(body).toBe(`${OPENING}${HEARTBEAT}${fatal}${END}`);
+    expect(asEveryClientReadsIt(body)).toEqual([{}, { payload: null, errors: [expect.objectContaining({ extensions: { code: 'UNAUTHENTICATED' } })] }]);
   });
 
   it('sends a heartbeat part {} every 5 s while no event comes', async () => {
