@@ -13,9 +13,9 @@ export interface Config {
   /** Redis for scale-out; unset: the in-process bus. */
   redisUrl: string | undefined;
   /** Base URLs of the downstream services; an unset one is started in-process. */
-  services: { users: string | undefined; catalog: string | undefined; orders: string | undefined };
+  services: { users: string | undefined; catalog: string | undefined; orders: string | undefined; notifications: string | undefined };
   /** Ports of the reference services when run with `npm run services`. */
-  servicePorts: { users: number; catalog: number; orders: number };
+  servicePorts: { users: number; catalog: number; orders: number; notifications: number };
   /** Production auth; unset: the local development key (development only). */
   auth: { jwksUrl: string; issuer: string; audience: string } | undefined;
   /** @default 'require' in production, 'off' otherwise */
@@ -68,7 +68,7 @@ export interface Config {
 
 export interface ResilienceConfig {
   /** Deadline of one downstream call per service, in ms. @default DOWNSTREAM_TIMEOUT_MS */
-  timeoutsMs: { users: number; catalog: number; orders: number };
+  timeoutsMs: { users: number; catalog: number; orders: number; notifications: number };
   /** Time one GraphQL request may spend on downstream calls; the rest of it caps each call's deadline. @default 5000 */
   requestBudgetMs: number;
   /** Retries of an idempotent read (GET) after a refused or dropped connection, 429 or 502/503/504. @default 2 */
@@ -216,9 +216,11 @@ const envSchema = z.object({
   USERS_URL: url(['http', 'https']),
   CATALOG_URL: url(['http', 'https']),
   ORDERS_URL: url(['http', 'https']),
+  NOTIFICATIONS_URL: url(['http', 'https']),
   USERS_PORT: port(4001),
   CATALOG_PORT: port(4002),
   ORDERS_PORT: port(4003),
+  NOTIFICATIONS_PORT: port(4004),
   AUTH_JWKS_URL: url(['http', 'https']),
   AUTH_ISSUER: z.string().optional(),
   AUTH_AUDIENCE: z.string().optional(),
@@ -235,6 +237,7 @@ const envSchema = z.object({
   USERS_TIMEOUT_MS: positiveInt(0),
   CATALOG_TIMEOUT_MS: positiveInt(0),
   ORDERS_TIMEOUT_MS: positiveInt(0),
+  NOTIFICATIONS_TIMEOUT_MS: positiveInt(0),
   REQUEST_BUDGET_MS: positiveInt(5000),
   DOWNSTREAM_RETRIES: nonNegativeInt(2, 10),
   BREAKER_ERROR_PERCENT: nonNegativeInt(50, 100),
@@ -302,8 +305,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST || (nodeEnv === 'production' ? '0.0.0.0' : '127.0.0.1'),
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
-    services: { users: e.USERS_URL, catalog: e.CATALOG_URL, orders: e.ORDERS_URL },
-    servicePorts: { users: e.USERS_PORT, catalog: e.CATALOG_PORT, orders: e.ORDERS_PORT },
+    services: { users: e.USERS_URL, catalog: e.CATALOG_URL, orders: e.ORDERS_URL, notifications: e.NOTIFICATIONS_URL },
+    servicePorts: { users: e.USERS_PORT, catalog: e.CATALOG_PORT, orders: e.ORDERS_PORT, notifications: e.NOTIFICATIONS_PORT },
     auth: authSet.length === 3 ? { jwksUrl: e.AUTH_JWKS_URL!, issuer: e.AUTH_ISSUER!, audience: e.AUTH_AUDIENCE! } : undefined,
     persistedOperations: e.PERSISTED_OPERATIONS ?? (nodeEnv === 'production' ? 'require' : 'off'),
     persistedQueriesDir: e.PERSISTED_QUERIES_DIR || 'persisted-queries',
@@ -318,6 +321,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         users: e.USERS_TIMEOUT_MS || e.DOWNSTREAM_TIMEOUT_MS,
         catalog: e.CATALOG_TIMEOUT_MS || e.DOWNSTREAM_TIMEOUT_MS,
         orders: e.ORDERS_TIMEOUT_MS || e.DOWNSTREAM_TIMEOUT_MS,
+        notifications: e.NOTIFICATIONS_TIMEOUT_MS || e.DOWNSTREAM_TIMEOUT_MS,
       },
       requestBudgetMs: e.REQUEST_BUDGET_MS,
       retries: e.DOWNSTREAM_RETRIES!,

@@ -2,20 +2,21 @@ import type { AddressInfo } from 'node:net';
 import type { Bus } from '../bus/index.js';
 import type { Database } from '../db/index.js';
 import { createCatalogService } from './catalog/createCatalogService.js';
+import { createNotificationsService } from './notifications/createNotificationsService.js';
 import { createTombstonePurgeJob } from './changes/index.js';
 import { createOrdersService } from './orders/createOrdersService.js';
 import { seedDemoData } from './seed/seedDemoData.js';
 import { createUsersService } from './users/createUsersService.js';
 
-export type ServiceName = 'users' | 'catalog' | 'orders';
-export const serviceNames: readonly ServiceName[] = ['users', 'catalog', 'orders'];
+export type ServiceName = 'users' | 'catalog' | 'orders' | 'notifications';
+export const serviceNames: readonly ServiceName[] = ['users', 'catalog', 'orders', 'notifications'];
 
-const factories = { users: createUsersService, catalog: createCatalogService, orders: createOrdersService };
+const factories = { users: createUsersService, catalog: createCatalogService, orders: createOrdersService, notifications: createNotificationsService };
 
 export interface ReferenceServicesOptions {
   database: Database;
   bus: Bus;
-  /** Which services to run. @default all three */
+  /** Which services to run. @default all four */
   names?: readonly ServiceName[];
   /** Port per service; 0 picks a free one. @default 0 */
   ports?: Partial<Record<ServiceName, number>>;

@@ -23,7 +23,7 @@ export interface RunningProcess {
  */
 export function startNode(script: string, args: string[], env: Record<string, string | undefined>): RunningProcess {
   const baseEnv = { ...process.env };
-  for (const key of ['DATABASE_URL', 'REDIS_URL', 'NODE_ENV', 'NODE_OPTIONS', 'PORT', 'USERS_URL', 'CATALOG_URL', 'ORDERS_URL']) delete baseEnv[key];
+  for (const key of ['DATABASE_URL', 'REDIS_URL', 'NODE_ENV', 'NODE_OPTIONS', 'PORT', 'USERS_URL', 'CATALOG_URL', 'ORDERS_URL', 'NOTIFICATIONS_URL']) delete baseEnv[key];
   const child = spawn(process.execPath, [script, ...args], { cwd: projectRoot(), env: { ...baseEnv, OVERLOAD_EVENT_LOOP_DELAY_MS: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
@@ -77,9 +77,15 @@ export function startNode(script: string, args: string[], env: Record<string, st
  * ports, once listening; `serviceEnv` points a BFF at them.
  */
 export async function startServicesProcess(env: Record<string, string | undefined>) {
-  const ports = { users: await freePort(), catalog: await freePort(), orders: await freePort() };
-  const services = startNode('dist/src/services/main.js', ['--seed'], { ...env, USERS_PORT: String(ports.users), CATALOG_PORT: String(ports.catalog), ORDERS_PORT: String(ports.orders) });
-  await services.waitFor(/orders service listening/);
-  const urls = { users: `http://127.0.0.1:${ports.users}`, catalog: `http://127.0.0.1:${ports.catalog}`, orders: `http://127.0.0.1:${ports.orders}` };
-  return { services, urls, serviceEnv: { USERS_URL: urls.users, CATALOG_URL: urls.catalog, ORDERS_URL: urls.orders } };
+  const ports = { users: await freePort(), catalog: await freePort(), orders: await freePort(), notifications: await freePort() };
+  const services = startNode('dist/src/services/main.js', ['--seed'], {
+    ...env,
+    USERS_PORT: String(ports.users),
+    CATALOG_PORT: String(ports.catalog),
+    ORDERS_PORT: String(ports.orders),
+    NOTIFICATIONS_PORT: String(ports.notifications),
+  });
+  await services.waitFor(/notifications service listening/);
+  const urls = { users: `http://127.0.0.1:${ports.users}`, catalog: `http://127.0.0.1:${ports.catalog}`, orders: `http://127.0.0.1:${ports.orders}`, notifications: `http://127.0.0.1:${ports.notifications}` };
+  return { services, urls, serviceEnv: { USERS_URL: urls.users, CATALOG_URL: urls.catalog, ORDERS_URL: urls.orders, NOTIFICATIONS_URL: urls.notifications } };
 }

@@ -6,8 +6,8 @@ import { createCircuitBreakers, type CircuitBreakerOptions } from './createCircu
 import { DownstreamResponseError, DownstreamUnavailableError } from './DownstreamErrors.js';
 import { parseRetryAfter } from './parseRetryAfter.js';
 
-export type ServiceName = 'users' | 'catalog' | 'orders';
-const SERVICES: readonly ServiceName[] = ['users', 'catalog', 'orders'];
+export type ServiceName = 'users' | 'catalog' | 'orders' | 'notifications';
+const SERVICES: readonly ServiceName[] = ['users', 'catalog', 'orders', 'notifications'];
 
 export interface DownstreamCall {
   /** Only a `GET` is retried. @default 'GET' */
@@ -73,7 +73,7 @@ const MIN_ATTEMPT_MS = 10;
  * `DownstreamResponseError` (masked).
  */
 export function createDownstreamClient({ urls, timeoutMs, retries = 2, retryBaseDelayMs = 50, retryMaxDelayMs = 1000, breaker = {}, metrics, afterCall }: DownstreamClientOptions) {
-  const timeouts: Record<ServiceName, number> = typeof timeoutMs === 'number' ? { users: timeoutMs, catalog: timeoutMs, orders: timeoutMs } : timeoutMs;
+  const timeouts: Record<ServiceName, number> = typeof timeoutMs === 'number' ? { users: timeoutMs, catalog: timeoutMs, orders: timeoutMs, notifications: timeoutMs } : timeoutMs;
   const longest = Math.max(...Object.values(timeouts));
   const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 64, headersTimeout: longest, bodyTimeout: longest });
   const breakers = createCircuitBreakers(SERVICES, breaker, metrics);
