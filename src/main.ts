@@ -8,7 +8,7 @@ import { startSystem } from './system/startSystem.js';
 const config = loadConfigOrExit();
 
 const logger = createLogger({ level: config.logLevel });
-const embedded = !config.services.users || !config.services.catalog || !config.services.orders;
+const embedded = !config.services.users || !config.services.catalog || !config.services.orders || !config.services.notifications;
 if (!config.databaseUrl && Object.values(config.services).some(Boolean)) {
   logger.warn('DATABASE_URL is unset: the BFF uses its own embedded PGlite. The production topology (services and BFF as separate processes, several BFF replicas) needs DATABASE_URL.');
 }
