@@ -2,6 +2,7 @@ import type { DocumentNode, ExecutionResult } from 'graphql';
 import type { CompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 import { clientError, ErrorCode } from '../errors/index.js';
+import { acceptsDefer } from '../transport/acceptsDefer.js';
 import { extractOperationId, normalizeOperationText, type PersistedOperation, type PersistedOperations } from '../persisted/index.js';
 
 export type PersistedOperationsMode = 'require' | 'allowlist' | 'off';
@@ -68,7 +69,8 @@ export function usePersistedOperations({ operations, mode, onOperation, compiled
         if (!operation) throw notInList('(text)');
       }
       if (!operation) return;
-      prepared.set(request, operation.document);
+      // A client that does not accept multipart parts gets one complete response: the operation without its `@defer`.
+      prepared.set(request, operation.withoutDefer && !acceptsDefer(request.headers.get('accept')) ? operation.withoutDefer : operation.document);
       persistedOperationOf.set(request, operation);
       onOperation?.(operation, request);
       const { documentId: _documentId, ...rest } = params as typeof params & { documentId?: unknown };
@@ -76,7 +78,11 @@ export function usePersistedOperations({ operations, mode, onOperation, compiled
     },
     onParse({ context, setParsedDocument }) {
       const document = prepared.get((context as { request: Request }).request);
-      if (document) setParsedDocument(document);
+      if (!document) return;
+      setParsedDocument(document);
+      // Yoga's document cache, keyed by the text, runs after this hook and would hand back whichever
+      // variant (with or without `@defer`) it saw first.
+      return ({ replaceParseResult }) => replaceParseResult(document);
     },
     onValidate({ context, setResult }) {
       // Validated against this schema at start (the server does not start otherwise).
@@ -84,7 +90,10 @@ export function usePersistedOperations({ operations, mode, onOperation, compiled
     },
     onExecute({ args, setExecuteFn }) {
       if (!compiled) return;
-      const operation = persistedOperationOf.get((args.contextValue as { request: Request }).request);
+      const request = (args.contextValue as { request: Request }).request;
+      const operation = persistedOperationOf.get(request);
+      // Compiled without `@defer`: the deferring variant runs on yoga's executor (incremental delivery).
+      if (operation?.withoutDefer && args.document !== operation.withoutDefer) return;
       const query = operation && compiled.get(operation.id);
       if (!query) return;
       // Yoga serializes a result with its own `stringify` when it has one; with errors, JSON.stringify.
