@@ -30,6 +30,7 @@ import { useDisableIntrospection } from './plugins/useDisableIntrospection.js';
 import { useErrorCodes } from './plugins/useErrorCodes.js';
 import { useHttpCaching } from './plugins/useHttpCaching.js';
 import { useIdempotency } from './plugins/useIdempotency.js';
+import { useInputValidation } from './plugins/useInputValidation.js';
 import { useLoadShedding } from './plugins/useLoadShedding.js';
 import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
 import { useOperationLimits } from './plugins/useOperationLimits.js';
@@ -171,6 +172,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     ...(lifecycle.maxEventLoopDelayMs > 0 ? [useLoadShedding({ overloaded: () => eventLoop.overloaded, onShed: () => metrics.rejectedRequests.inc({ reason: 'overloaded' }) })] : []),
     ...(rateLimiter ? [useRateLimit<NodeServerContext>({ limiter: rateLimiter, keyOf: clientKey, onLimited: () => metrics.rejectedRequests.inc({ reason: 'rate_limited' }) }) as Plugin] : []),
     useCsrfPrevention(),
+    useInputValidation(),
     usePersistedOperations({
       operations,
       mode: config.persistedOperations,
