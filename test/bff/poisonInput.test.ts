@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { signDevToken } from '../../src/auth/index.js';
 import { cursorScope, encodeCursor } from '../../src/bff/connections/connection.js';
-import { projectRoot } from '../../src/util/projectRoot.js';
+import { byHash } from '../support/firstParty.js';
 import { startTestSystem, type TestSystem } from '../support/startTestSystem.js';
 
 // design.md §8/§9, issue 13: a value PostgreSQL would refuse (a NUL, a lone surrogate, a date
@@ -10,10 +8,6 @@ import { startTestSystem, type TestSystem } from '../support/startTestSystem.js'
 // with BAD_USER_INPUT / INVALID_CURSOR, the services answer such a value with 400 (never 500),
 // and no circuit breaker counts it: one client's input never takes a service from every user.
 
-const firstParty = JSON.parse(readFileSync(join(projectRoot(), 'persisted-queries/first-party.json'), 'utf8')) as { operations: { id: string; name: string }[] };
-export const firstPartyId = (name: string) => firstParty.operations.find((o) => o.name === name)!.id;
-
-const byHash = (name: string, variables: Record<string, unknown> = {}) => ({ operationName: name, variables, extensions: { persistedQuery: { version: 1, sha256Hash: firstPartyId(name) } } });
 
 let system: TestSystem;
 beforeAll(async () => {

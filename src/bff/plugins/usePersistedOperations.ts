@@ -1,4 +1,4 @@
-import type { DocumentNode, ExecutionResult } from 'graphql';
+import type { ExecutionResult } from 'graphql';
 import type { CompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 import { clientError, ErrorCode } from '../errors/index.js';
@@ -34,8 +34,21 @@ const idRequired = () =>
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
-/** The persisted operation a request resolved to, for the plugins after this one (caching, metrics). */
-export const persistedOperationOf = new WeakMap<Request, PersistedOperation>();
+// Kept on the operation's own parameters, which yoga hands on as `context.params` of that
+// operation: a JSON batch is one HTTP `Request` for several operations, so nothing may be
+// remembered per request.
+const PERSISTED = Symbol('persisted operation');
+type WithPersisted = { [PERSISTED]?: PersistedOperation };
+
+/**
+ * The persisted operation that an operation's parameters (`context.params`) resolved to, for the
+ * plugins after this one (caching); `undefined` for free-form text.
+ */
+export function persistedOperationOf(params: unknown): PersistedOperation | undefined {
+  return params && typeof params === 'object' ? (params as WithPersisted)[PERSISTED] : undefined;
+}
+
+const paramsOf = (context: unknown) => (context as { params?: unknown }).params;
 
 /**
  * Serves operations by id from manifests prepared at start: the request's document is the one
@@ -45,7 +58,6 @@ export const persistedOperationOf = new WeakMap<Request, PersistedOperation>();
  * `getResultForParams`).
  */
 export function usePersistedOperations({ operations, mode, onOperation, compiled }: UsePersistedOperationsOptions): Plugin {
-  const prepared = new WeakMap<Request, DocumentNode>();
   return {
     onParams({ params, request, setParams }) {
       const documentId = (params as { documentId?: unknown }).documentId ?? (request.method === 'GET' ? new URL(request.url).searchParams.get('documentId') ?? undefined : undefined);
@@ -61,23 +73,22 @@ export function usePersistedOperations({ operations, mode, onOperation, compiled
         if (!operation) throw notInList('(text)');
       }
       if (!operation) return;
-      prepared.set(request, operation.document);
-      persistedOperationOf.set(request, operation);
       onOperation?.(operation, request);
       const { documentId: _documentId, ...rest } = params as typeof params & { documentId?: unknown };
-      setParams({ ...rest, query: operation.body, operationName: params.operationName ?? operation.name });
+      const withOperation: typeof params & WithPersisted = { ...rest, query: operation.body, operationName: params.operationName ?? operation.name, [PERSISTED]: operation };
+      setParams(withOperation);
     },
     onParse({ context, setParsedDocument }) {
-      const document = prepared.get((context as { request: Request }).request);
-      if (document) setParsedDocument(document);
+      const operation = persistedOperationOf(paramsOf(context));
+      if (operation) setParsedDocument(operation.document);
     },
     onValidate({ context, setResult }) {
       // Validated against this schema at start (the server does not start otherwise).
-      if (prepared.has((context as { request: Request }).request)) setResult([]);
+      if (persistedOperationOf(paramsOf(context))) setResult([]);
     },
     onExecute({ args, setExecuteFn }) {
       if (!compiled) return;
-      const operation = persistedOperationOf.get((args.contextValue as { request: Request }).request);
+      const operation = persistedOperationOf(paramsOf(args.contextValue));
       const query = operation && compiled.get(operation.id);
       if (!query) return;
       // Yoga serializes a result with its own `stringify` when it has one; with errors, JSON.stringify.
