@@ -16,11 +16,15 @@ export interface RunningProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `node <script> ...args` from the project root with `env` added to a clean environment. */
+/**
+ * Starts `node <script> ...args` from the project root with `env` added to a clean environment.
+ * Load shedding is off unless `env` sets OVERLOAD_EVENT_LOOP_DELAY_MS: on a busy machine the
+ * process's event loop lags and it would refuse the test's own requests with 503.
+ */
 export function startNode(script: string, args: string[], env: Record<string, string | undefined>): RunningProcess {
   const baseEnv = { ...process.env };
   for (const key of ['DATABASE_URL', 'REDIS_URL', 'NODE_ENV', 'NODE_OPTIONS', 'PORT', 'USERS_URL', 'CATALOG_URL', 'ORDERS_URL']) delete baseEnv[key];
-  const child = spawn(process.execPath, [script, ...args], { cwd: projectRoot(), env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script, ...args], { cwd: projectRoot(), env: { ...baseEnv, OVERLOAD_EVENT_LOOP_DELAY_MS: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {

@@ -248,7 +248,10 @@ export type Query = {
    * part of the name, ignoring case; a cursor only works with the `search` it came from.
    */
   products: Maybe<ProductConnection>;
-  /** The authenticated user. Without a valid bearer token: `null` with an `UNAUTHENTICATED` error. */
+  /**
+   * The authenticated user. Without a valid bearer token: `null` with an `UNAUTHENTICATED` error.
+   * The profile may be kept on the device for 30 s (`Cache-Control: private, max-age=30`).
+   */
   viewer: Maybe<User>;
 };
 

@@ -1,62 +1,83 @@
 import { createHash } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
+import type { CachePolicy } from '../persisted/index.js';
 import { persistedOperationOf } from './usePersistedOperations.js';
 
-/** What a response that must not be stored by anyone (a failure, or the viewer's data) says. */
-const NOT_SHARED = 'private, no-cache';
-
-/** Whether a GraphQL response body reports an error (a partial failure included). */
-function hasErrors(body: Uint8Array): boolean {
-  try {
-    const parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')) as { errors?: unknown[] } | unknown[];
-    return Array.isArray(parsed) ? parsed.some((r) => (r as { errors?: unknown[] })?.errors?.length) : Boolean(parsed?.errors?.length);
-  } catch {
-    return true;
-  }
-}
+const NOT_CACHEABLE = 'private, no-cache';
 
 /**
- * GET by persisted id is cacheable HTTP: a 200 carries an `ETag` (a hash of the body) and a
- * `Cache-Control` from the operation's `@cacheControl` policy — `public, max-age=N` only when no
- * field is the viewer's, `private, no-cache` otherwise — and a repeat with a matching
- * `If-None-Match` answers 304 with no body, saving the phone the bytes.
+ * The `Cache-Control` of a complete answer: `public, max-age=N` when no field is the viewer's,
+ * `private, max-age=N` when one is and every field has a max age, `private, no-cache` otherwise
+ * and whenever the answer has errors (a partial result must not outlive the outage).
+ */
+export function cacheControlOf({ maxAge, scope }: CachePolicy, hasErrors: boolean): string {
+  if (hasErrors || maxAge <= 0) return NOT_CACHEABLE;
+  return `${scope === 'PUBLIC' ? 'public' : 'private'}, max-age=${maxAge}`;
+}
+
+// Whether the response carries an error, kept on the HTTP request's own server context (one per
+// request, batch or not) between the result and the response.
+const HAS_ERRORS = Symbol('response has errors');
+type ServerContext = { params?: unknown; [HAS_ERRORS]?: true };
+
+/**
+ * Every 200 of a persisted operation, GET or POST, carries a `Cache-Control` from the operation's
+ * `@cacheControl` policy (Apollo Kotlin's normalized cache expires entries from it; URLCache and
+ * OkHttp's cache keep GETs by it). A GET also carries an `ETag` (a hash of the body), and a
+ * repeat with a matching `If-None-Match` answers 304 with no body, saving the phone the bytes.
+ * A streamed answer (`@defer`) is `private, no-cache`: its later parts' errors are not known when
+ * its headers go out.
  *
- * Caching never spreads a failure: a GraphQL GET whose answer carries any error (a service
- * down, a refused input, a partial result) is `private, no-cache` with no `ETag`, so neither a
- * CDN nor the phone keeps an outage. The operation is the one the GET carries (`context.params`;
- * a GET is never a batch).
+ * Caching never spreads a failure: an answer with any error (a service down, a refused input, a
+ * partial result), a batch, free-form text, or a refusal of a GET is `private, no-cache` with no
+ * `ETag`, so neither a CDN nor the phone keeps an outage. The operation is the one the request
+ * carries (`context.params`: a batch has none of its own, so it is never shared).
  */
 export function useHttpCaching(): Plugin {
   return {
+    onResultProcess({ result, serverContext }) {
+      if (Symbol.asyncIterator in (result as object)) return;
+      const results = (Array.isArray(result) ? result : [result]) as { errors?: readonly unknown[] }[];
+      if (results.some((r) => r.errors?.length)) (serverContext as ServerContext)[HAS_ERRORS] = true;
+    },
     async onResponse({ request, response, serverContext, setResponse, fetchAPI }) {
-      if (request.method !== 'GET') return;
+      const context = serverContext as ServerContext;
       const type = response.headers.get('content-type') ?? '';
-      if (!type.includes('json')) return;
       if (response.status !== 200) {
-        // Refusals (400, 401, 429…): whatever set them, nothing may keep them.
-        if (!response.headers.get('cache-control')) {
-          const headers = new fetchAPI.Headers(response.headers);
-          headers.set('cache-control', NOT_SHARED);
-          headers.delete('etag');
-          setResponse(new fetchAPI.Response(response.body, { status: response.status, statusText: response.statusText, headers }));
+        // Refusals (400, 401, 429…) over GET: whatever set them, nothing may keep them.
+        if (request.method === 'GET' && type.includes('json') && !response.headers.has('cache-control')) {
+          response.headers.set('cache-control', NOT_CACHEABLE);
+          response.headers.delete('etag');
         }
         return;
       }
-      const operation = persistedOperationOf((serverContext as { params?: unknown }).params);
+      const hasErrors = context[HAS_ERRORS] === true;
+      const operation = persistedOperationOf(context.params);
+      if (!operation) {
+        if ((hasErrors || request.method === 'GET') && !response.headers.has('cache-control')) response.headers.set('cache-control', NOT_CACHEABLE);
+        return;
+      }
+      if (!type.includes('json')) {
+        if (!response.headers.has('cache-control')) response.headers.set('cache-control', NOT_CACHEABLE);
+        return;
+      }
+      const cacheControl = cacheControlOf(operation.cachePolicy, hasErrors);
+      if (request.method !== 'GET') {
+        response.headers.set('cache-control', cacheControl);
+        return;
+      }
       const body = new Uint8Array(await response.arrayBuffer());
       const headers = new fetchAPI.Headers(response.headers);
       // Copied headers can lose yoga's content type to later plugins' get() (compression then skipped the body).
       headers.set('content-type', type);
-      if (!operation || hasErrors(body)) {
-        headers.set('cache-control', NOT_SHARED);
+      headers.set('cache-control', cacheControl);
+      if (hasErrors) {
         headers.delete('etag');
         setResponse(new fetchAPI.Response(body, { status: 200, headers }));
         return;
       }
       const etag = `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
-      const { maxAge, scope } = operation.cachePolicy;
       headers.set('etag', etag);
-      headers.set('cache-control', scope === 'PUBLIC' && maxAge > 0 ? `public, max-age=${maxAge}` : NOT_SHARED);
       headers.append('vary', 'Authorization, Accept, Accept-Encoding');
       const ifNoneMatch = request.headers.get('if-none-match');
       if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')) {

@@ -9,8 +9,9 @@ export type PersistedOperationsMode = 'require' | 'allowlist' | 'off';
 export interface UsePersistedOperationsOptions {
   operations: PersistedOperations;
   /**
-   * `require`: only ids; text is refused. `allowlist`: ids, or text whose normalized form is a
-   * manifest body. `off`: ids and any text (development).
+   * `require`: only ids, and the text of a subscription whose normalized form is a manifest body
+   * (Apollo iOS sends subscriptions as text); any other text is refused. `allowlist`: ids, or
+   * text whose normalized form is a manifest body. `off`: ids and any text (development).
    */
   mode: PersistedOperationsMode;
   /** Called once per request that resolved to a persisted operation (usage metrics). */
@@ -58,6 +59,8 @@ const paramsOf = (context: unknown) => (context as { params?: unknown }).params;
  * `getResultForParams`).
  */
 export function usePersistedOperations({ operations, mode, onOperation, compiled }: UsePersistedOperationsOptions): Plugin {
+  // A client may print a body with other whitespace and indentation (Apollo iOS sends its own).
+  const longestSubscriptionText = 4 * Math.max(0, ...[...operations.byId.values()].filter((op) => op.type === 'subscription').map((op) => op.body.length)) + 1024;
   return {
     onParams({ params, request, setParams }) {
       const documentId = (params as { documentId?: unknown }).documentId ?? (request.method === 'GET' ? new URL(request.url).searchParams.get('documentId') ?? undefined : undefined);
@@ -67,9 +70,13 @@ export function usePersistedOperations({ operations, mode, onOperation, compiled
         operation = HEX64.test(id) ? operations.byId.get(id) : undefined;
         if (!operation) throw notInList(id);
       } else if (mode !== 'off' && typeof params.query === 'string') {
-        if (mode === 'require') throw idRequired();
+        // In `require` mode only a subscription's text can pass: text far longer than any of them is not parsed.
+        if (mode === 'require' && params.query.length > longestSubscriptionText) throw idRequired();
         const normalized = normalizeOperationText(params.query);
         operation = normalized === null ? undefined : operations.byNormalizedText.get(normalized);
+        // Apollo iOS sends a subscription's text, never its hash (design.md §11): in `require`
+        // mode that text is let through when it is a manifest body; any other text is refused.
+        if (mode === 'require' && operation?.type !== 'subscription') throw idRequired();
         if (!operation) throw notInList('(text)');
       }
       if (!operation) return;
