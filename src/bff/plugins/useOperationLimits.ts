@@ -30,16 +30,21 @@ const PAGE_ARGUMENTS = new Set(['first', 'last']);
 /**
  * The document with every `first`/`last` given by a variable replaced by that variable's value
  * (or its default), so that graphql-armor's cost rule, which reads only literals, prices
- * `orders(first: $n)` as it prices `orders(first: 100)`. `undefined` when no page size is a variable.
+ * `orders(first: $n)` as it prices `orders(first: 100)`. `undefined` when no page size is a
+ * variable, or when the document has only one page size: one list cannot multiply another, and
+ * a single page is bounded by its field's own maximum (a change set's 1000 included).
  */
 function withPageSizesInlined(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown>): DocumentNode | undefined {
   const operation = getOperationAST(document, operationName);
   if (!operation) return undefined;
   const defaults = new Map(operation.variableDefinitions?.map((d) => [d.variable.name.value, d.defaultValue]) ?? []);
   let found = false;
+  let pageSizes = 0;
   const inlined = visit(document, {
     Argument(node) {
-      if (!PAGE_ARGUMENTS.has(node.name.value) || node.value.kind !== Kind.VARIABLE) return undefined;
+      if (!PAGE_ARGUMENTS.has(node.name.value)) return undefined;
+      pageSizes++;
+      if (node.value.kind !== Kind.VARIABLE) return undefined;
       found = true;
       const name = node.value.name.value;
       const value = variables[name];
@@ -48,7 +53,7 @@ function withPageSizesInlined(document: DocumentNode, operationName: string | nu
       return fallback ? { ...node, value: fallback } : undefined;
     },
   });
-  return found ? inlined : undefined;
+  return found && pageSizes > 1 ? inlined : undefined;
 }
 
 /**
