@@ -30,6 +30,7 @@ import { useDisableIntrospection } from './plugins/useDisableIntrospection.js';
 import { useErrorCodes } from './plugins/useErrorCodes.js';
 import { useHttpCaching } from './plugins/useHttpCaching.js';
 import { useIdempotency } from './plugins/useIdempotency.js';
+import { useIncrementalDelivery } from './plugins/useIncrementalDelivery.js';
 import { useInputValidation } from './plugins/useInputValidation.js';
 import { useLoadShedding } from './plugins/useLoadShedding.js';
 import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
@@ -167,6 +168,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     return context;
   }
 
+  const maskUnexpected = maskError((error) => (requestLogger.getStore() ?? logger).error({ err: error }, 'unexpected error in a resolver'));
   let http: ReturnType<typeof createHttpServer> | undefined;
   const plugins: Plugin[] = [
     ...(lifecycle.maxEventLoopDelayMs > 0 ? [useLoadShedding({ overloaded: () => eventLoop.overloaded, onShed: () => metrics.rejectedRequests.inc({ reason: 'overloaded' }) })] : []),
@@ -181,6 +183,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
         metrics.operations.inc({ operation: operation.name, client_name: label(request.headers.get('apollographql-client-name')), client_version: label(request.headers.get('apollographql-client-version')) }),
     }),
     useHttpCaching(),
+    useIncrementalDelivery({ maskError: maskUnexpected }),
     useCompression(),
     useReadinessCheck({
       endpoint: '/ready',
@@ -220,7 +223,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
           headers: JSON.stringify({ Authorization: `Bearer ${(devToken ??= await signDevToken({ expiresIn: '24h' }))}` }, null, 2),
         }),
     context: ({ request }) => buildContext(request),
-    maskedErrors: { maskError: maskError((error) => (requestLogger.getStore() ?? logger).error({ err: error }, 'unexpected error in a resolver')), isDev: false },
+    maskedErrors: { maskError: maskUnexpected, isDev: false },
     // Yoga logs every error it masks, expected ones (UNAUTHENTICATED) included, with the query's
     // text: at debug. Unexpected errors are logged by maskError above, with the request's id.
     logging: {

@@ -1,6 +1,6 @@
 import { signDevToken } from '../../src/auth/index.js';
 import { loadConfig, type Config } from '../../src/config/loadConfig.js';
-import type { ServiceName } from '../../src/services/startReferenceServices.js';
+import { serviceNames, type ServiceName } from '../../src/services/downstreamServices.js';
 import { startSystem, type System, type SystemOptions } from '../../src/system/startSystem.js';
 import { createTestDatabase } from './testDatabase.js';
 
@@ -65,7 +65,7 @@ export async function startTestSystem(env: Record<string, string> = {}, override
     },
     stats,
     async countCalls(fn) {
-      const names: ServiceName[] = ['users', 'catalog', 'orders'];
+      const names = serviceNames;
       const before = await Promise.all(names.map(stats));
       await fn();
       const after = await Promise.all(names.map(stats));

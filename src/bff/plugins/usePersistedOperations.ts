@@ -1,7 +1,8 @@
-import type { ExecutionResult } from 'graphql';
+import type { DocumentNode, ExecutionResult } from 'graphql';
 import type { CompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 import { clientError, ErrorCode } from '../errors/index.js';
+import { acceptsDefer } from '../transport/acceptsDefer.js';
 import { extractOperationId, normalizeOperationText, type PersistedOperation, type PersistedOperations } from '../persisted/index.js';
 
 export type PersistedOperationsMode = 'require' | 'allowlist' | 'off';
@@ -39,7 +40,9 @@ const HEX64 = /^[0-9a-f]{64}$/;
 // operation: a JSON batch is one HTTP `Request` for several operations, so nothing may be
 // remembered per request.
 const PERSISTED = Symbol('persisted operation');
-type WithPersisted = { [PERSISTED]?: PersistedOperation };
+/** The document the operation runs: the persisted one, or its variant without `@defer`. */
+const PREPARED = Symbol('prepared document');
+type WithPersisted = { [PERSISTED]?: PersistedOperation; [PREPARED]?: DocumentNode };
 
 /**
  * The persisted operation that an operation's parameters (`context.params`) resolved to, for the
@@ -82,12 +85,18 @@ export function usePersistedOperations({ operations, mode, onOperation, compiled
       if (!operation) return;
       onOperation?.(operation, request);
       const { documentId: _documentId, ...rest } = params as typeof params & { documentId?: unknown };
-      const withOperation: typeof params & WithPersisted = { ...rest, query: operation.body, operationName: params.operationName ?? operation.name, [PERSISTED]: operation };
+      // A client that does not accept multipart parts gets one complete response: the operation without its `@defer`.
+      const document = operation.withoutDefer && !acceptsDefer(request.headers.get('accept')) ? operation.withoutDefer : operation.document;
+      const withOperation: typeof params & WithPersisted = { ...rest, query: operation.body, operationName: params.operationName ?? operation.name, [PERSISTED]: operation, [PREPARED]: document };
       setParams(withOperation);
     },
     onParse({ context, setParsedDocument }) {
-      const operation = persistedOperationOf(paramsOf(context));
-      if (operation) setParsedDocument(operation.document);
+      const document = (paramsOf(context) as WithPersisted | undefined)?.[PREPARED];
+      if (!document) return;
+      setParsedDocument(document);
+      // Yoga's document cache, keyed by the text, runs after this hook and would hand back whichever
+      // variant (with or without `@defer`) it saw first.
+      return ({ replaceParseResult }) => replaceParseResult(document);
     },
     onValidate({ context, setResult }) {
       // Validated against this schema at start (the server does not start otherwise).
@@ -96,6 +105,8 @@ export function usePersistedOperations({ operations, mode, onOperation, compiled
     onExecute({ args, setExecuteFn }) {
       if (!compiled) return;
       const operation = persistedOperationOf(paramsOf(args.contextValue));
+      // Compiled without `@defer`: the deferring variant runs on yoga's executor (incremental delivery).
+      if (operation?.withoutDefer && args.document !== operation.withoutDefer) return;
       const query = operation && compiled.get(operation.id);
       if (!query) return;
       // Yoga serializes a result with its own `stringify` when it has one; with errors, JSON.stringify.
