@@ -14,6 +14,8 @@ export const ErrorCode = {
   DownstreamUnavailable: 'DOWNSTREAM_UNAVAILABLE',
   VersionConflict: 'VERSION_CONFLICT',
   RateLimited: 'RATE_LIMITED',
+  /** The app version is below `MIN_CLIENT_VERSIONS` or retired (`SUNSET_CLIENT_VERSIONS`); `extensions.minimumVersion`. */
+  UpgradeRequired: 'UPGRADE_REQUIRED',
   InternalServerError: 'INTERNAL_SERVER_ERROR',
 } as const;
 
