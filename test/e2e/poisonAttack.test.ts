@@ -28,17 +28,19 @@ async function send(body: unknown, headers: Record<string, string>): Promise<Ans
 it(
   'keeps serving a second user, and no breaker opens, while one client floods every poison input at its full rate',
   async () => {
-    // The attacker's own token carries a NUL in its name and email claims.
-    const attacker = { authorization: `Bearer ${await signDevToken({ sub: 'attacker', name: 'Mal\u0000lory', email: 'm\u0000@x.io' })}` };
+    // The attacker's own token carries a NUL in its name claim.
+    const attacker = { authorization: `Bearer ${await signDevToken({ sub: 'attacker', name: 'Mal\u0000lory', email: 'mallory@example.com' })}` };
     const victim = { authorization: `Bearer ${await signDevToken({ sub: 'demo' })}` };
     const badDate = encodeCursor(cursorScope('orders by createdAt desc, number desc', { user: 'attacker' }), ['not-a-timestamp', 'ORD-1']);
     const badName = encodeCursor(cursorScope('products by name, sku', {}), [7, 'SKU-0001']);
+    // The three that reached a service and made it fail (issue 13) come often, the rest once a round.
+    const nulSearch = byHash('CatalogPage', { search: 'x\u0000' });
+    const viewer = { query: '{ viewer { id name } }' }; // answered for the NUL-claim token, sanitised
+    const lateOrders = byHash('OrderList', { after: badDate });
     const poisons: unknown[] = [
-      byHash('CatalogPage', { search: 'x\u0000' }),
+      nulSearch, lateOrders, viewer, nulSearch, lateOrders, viewer, nulSearch, lateOrders, viewer,
       byHash('CatalogPage', { after: badName }),
-      byHash('OrderList', { after: badDate }),
       byHash('UpdateProfile', { input: { expectedVersion: 1, name: 'Eve\u0000' } }),
-      { query: '{ viewer { id name } }' }, // answered for the NUL-claim token, sanitised
       { query: 'query($s: String) { products(first: 1, search: $s) { edges { node { name } } } }', variables: { s: 'a\ud800' } },
       { query: '{ products(first: 1, search: "\\u0000") { edges { node { name } } } }' },
       { query: 'query($t: SyncToken) { viewer { orderChanges(since: $t) { syncToken } } }', variables: { t: 'garbled!' } },
@@ -64,7 +66,7 @@ it(
         screens.push(answer.status === 200 && answer.codes.length === 0 ? 'ok' : `${answer.status} ${answer.codes.join(',')}`);
         for (const service of ['users', 'catalog', 'orders'] as const) breakerStates.add(system.bff.breakerState(service));
         // A person's pace (a few screens a second), well inside the victim's own rate limit.
-        await new Promise((resolve) => setTimeout(resolve, 150));
+        await new Promise((resolve) => setTimeout(resolve, 300));
       }
     };
 
