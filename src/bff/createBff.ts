@@ -34,6 +34,7 @@ import { useErrorCodes } from './plugins/useErrorCodes.js';
 import { useHttpCaching } from './plugins/useHttpCaching.js';
 import { useIdempotency } from './plugins/useIdempotency.js';
 import { useIncrementalDelivery } from './plugins/useIncrementalDelivery.js';
+import { useInputValidation } from './plugins/useInputValidation.js';
 import { useLoadShedding } from './plugins/useLoadShedding.js';
 import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
 import { useMultipartSubscriptions } from './plugins/useMultipartSubscriptions.js';
@@ -202,6 +203,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
             onSunset: (client) => metrics.sunsetResponses.inc(clientLabelsOf(client)),
           }),
         ]),
+    useInputValidation(),
     usePersistedOperations({
       operations,
       mode: config.persistedOperations,
