@@ -27,6 +27,7 @@ import type { UserModel } from './models.js';
 import { watchPersistedOperations, type PersistedOperations } from './persisted/index.js';
 import { clientIdentityOf, createClientVersionPolicy, type ClientIdentity } from './clients/index.js';
 import { useClientVersionPolicy } from './plugins/useClientVersionPolicy.js';
+import { useClientSchemaEndpoint } from './plugins/useClientSchemaEndpoint.js';
 import { useCompression } from './plugins/useCompression.js';
 import { useCsrfPrevention } from './plugins/useCsrfPrevention.js';
 import { useDisableIntrospection } from './plugins/useDisableIntrospection.js';
@@ -34,8 +35,10 @@ import { useErrorCodes } from './plugins/useErrorCodes.js';
 import { useHttpCaching } from './plugins/useHttpCaching.js';
 import { useIdempotency } from './plugins/useIdempotency.js';
 import { useIncrementalDelivery } from './plugins/useIncrementalDelivery.js';
+import { useInputValidation } from './plugins/useInputValidation.js';
 import { useLoadShedding } from './plugins/useLoadShedding.js';
 import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
+import { useMultipartSubscriptions } from './plugins/useMultipartSubscriptions.js';
 import { useOperationLimits } from './plugins/useOperationLimits.js';
 import { usePersistedOperations } from './plugins/usePersistedOperations.js';
 import { useRateLimit } from './plugins/useRateLimit.js';
@@ -57,7 +60,7 @@ export interface BffOptions {
   plugins?: Plugin[];
 }
 
-const ENDPOINTS = new Set(['/graphql', '/health', '/ready', '/metrics']);
+const ENDPOINTS = new Set(['/graphql', '/health', '/ready', '/metrics', '/schema.graphqls']);
 
 /** What yoga's node:http adapter passes plugins as the server context. */
 type NodeServerContext = { req?: IncomingMessage };
@@ -189,6 +192,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
   }
 
   const maskUnexpected = maskError((error) => (requestLogger.getStore() ?? logger).error({ err: error }, 'unexpected error in a resolver'));
+
   let http: ReturnType<typeof createHttpServer> | undefined;
   const plugins: Plugin[] = [
     ...(lifecycle.maxEventLoopDelayMs > 0 ? [useLoadShedding({ overloaded: () => eventLoop.overloaded, onShed: () => metrics.rejectedRequests.inc({ reason: 'overloaded' }) })] : []),
@@ -204,6 +208,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
             onSunset: (client) => metrics.sunsetResponses.inc(clientLabelsOf(client)),
           }),
         ]),
+    useInputValidation(),
     usePersistedOperations({
       operations,
       mode: config.persistedOperations,
@@ -227,10 +232,18 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     }),
     useMetricsEndpoint({ registry: metrics.registry }),
     useErrorCodes(),
+    useMultipartSubscriptions({
+      expiresAt: async (request) => {
+        const viewer = await viewerOf(request).catch(() => null);
+        return viewer ? viewer.exp * 1000 : undefined;
+      },
+      maskError: maskUnexpected,
+    }),
     useIdempotency(),
     useOperationLimits(limits.document),
   ];
   if (production) plugins.push(useDisableIntrospection());
+  else plugins.push(useClientSchemaEndpoint({ path: join(projectRoot(), 'schema/client/schema.graphqls') }));
   plugins.push(...extraPlugins);
 
   const yoga = createYoga<Record<string, unknown>, Context>({
