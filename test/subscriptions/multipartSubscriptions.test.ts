@@ -141,7 +141,7 @@ describe('a subscription over multipart HTTP', () => {
     const token = await signDevToken({ sub: user(), expiresIn: '2s' });
     const stream = await post(KOTLIN_ACCEPT, byHash(ORDER_EVENTS), `Bearer ${token}`);
     const body = await stream.ended;
-    const fatal = part(JSON.stringify({ payload: null, errors: [{ message: 'The token has expired: refresh it and subscribe again.', extensions: { code: 'UNAUTHENTICATED' } }] }));
+    const fatal = part(JSON.stringify({ payload: null, errors: [{ message: 'The token has expired: refresh it and subscribe again from the last sync token.', extensions: { code: 'UNAUTHENTICATED' } }] }));
     expect(body).toBe(`${OPENING}${HEARTBEAT}${fatal}${END}`);
     expect(asEveryClientReadsIt(body)).toEqual([{}, { payload: null, errors: [expect.objectContaining({ extensions: { code: 'UNAUTHENTICATED' } })] }]);
   });
