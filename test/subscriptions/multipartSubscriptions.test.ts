@@ -146,6 +146,22 @@ describe('a subscription over multipart HTTP', () => {
     expect(asEveryClientReadsIt(body)).toEqual([{}, { payload: null, errors: [expect.objectContaining({ extensions: { code: 'UNAUTHENTICATED' } })] }]);
   });
 
+  it("closes the subscription's stream when the client goes away", async () => {
+    const streamsOpen = async () => Number(/} (\S+)$/m.exec(await system.bff.metrics.registry.getSingleMetricAsString('bff_subscription_streams'))?.[1] ?? 0);
+    const eventually = async (predicate: (n: number) => boolean) => {
+      const deadline = Date.now() + 10_000;
+      while (!predicate(await streamsOpen())) {
+        if (Date.now() > deadline) throw new Error(`bff_subscription_streams stayed at ${await streamsOpen()}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+    const before = await streamsOpen();
+    const stream = await post(KOTLIN_ACCEPT, byHash(ORDER_EVENTS), await bearer(user()));
+    await eventually((n) => n === before + 1);
+    stream.close();
+    await eventually((n) => n === before);
+  });
+
   it('sends a heartbeat part {} every 5 s while no event comes', async () => {
     const stream = await post(KOTLIN_ACCEPT, byHash(ORDER_EVENTS), await bearer(user()));
     expect(await stream.until((t) => t === `${OPENING}${HEARTBEAT}${HEARTBEAT}`, 15_000)).toBe(`${OPENING}${HEARTBEAT}${HEARTBEAT}`);
