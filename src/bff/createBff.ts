@@ -36,6 +36,7 @@ import { useIdempotency } from './plugins/useIdempotency.js';
 import { useIncrementalDelivery } from './plugins/useIncrementalDelivery.js';
 import { useLoadShedding } from './plugins/useLoadShedding.js';
 import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
+import { useMultipartSubscriptions } from './plugins/useMultipartSubscriptions.js';
 import { useOperationLimits } from './plugins/useOperationLimits.js';
 import { usePersistedOperations } from './plugins/usePersistedOperations.js';
 import { useRateLimit } from './plugins/useRateLimit.js';
@@ -185,6 +186,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
   }
 
   const maskUnexpected = maskError((error) => (requestLogger.getStore() ?? logger).error({ err: error }, 'unexpected error in a resolver'));
+
   let http: ReturnType<typeof createHttpServer> | undefined;
   const plugins: Plugin[] = [
     ...(lifecycle.maxEventLoopDelayMs > 0 ? [useLoadShedding({ overloaded: () => eventLoop.overloaded, onShed: () => metrics.rejectedRequests.inc({ reason: 'overloaded' }) })] : []),
@@ -223,6 +225,13 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     }),
     useMetricsEndpoint({ registry: metrics.registry }),
     useErrorCodes(),
+    useMultipartSubscriptions({
+      expiresAt: async (request) => {
+        const viewer = await viewerOf(request).catch(() => null);
+        return viewer ? viewer.exp * 1000 : undefined;
+      },
+      maskError: maskUnexpected,
+    }),
     useIdempotency(),
     useOperationLimits(limits.document),
   ];

@@ -18,6 +18,7 @@ export const downstreamServices = {
   users: { defaultPort: 4001 },
   catalog: { defaultPort: 4002 },
   orders: { defaultPort: 4003 },
+  notifications: { defaultPort: 4004 },
 } as const satisfies Record<string, DownstreamServiceSpec>;
 
 /** A registry: the application's (`downstreamServices`), or one with more services in a test. */

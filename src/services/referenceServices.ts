@@ -3,6 +3,7 @@ import type { Bus } from '../bus/index.js';
 import type { Database } from '../db/index.js';
 import { createCatalogService } from './catalog/createCatalogService.js';
 import type { ServiceName } from './downstreamServices.js';
+import { createNotificationsService } from './notifications/createNotificationsService.js';
 import { createOrdersService } from './orders/createOrdersService.js';
 import { createUsersService } from './users/createUsersService.js';
 
@@ -35,4 +36,5 @@ export const referenceServices: Partial<Record<ServiceName, ReferenceServiceFact
   users: createUsersService,
   catalog: createCatalogService,
   orders: createOrdersService,
+  notifications: createNotificationsService,
 };
