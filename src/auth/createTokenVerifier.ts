@@ -1,5 +1,7 @@
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { isStorableText } from '../util/storableText.js';
 import { DEV_AUDIENCE, DEV_ISSUER, DEV_PUBLIC_JWK } from './devKey.js';
+import { profileClaims } from './profileClaims.js';
 
 export interface VerifiedClaims {
   sub: string;
@@ -49,14 +51,14 @@ export function createTokenVerifier({ auth }: TokenVerifierOptions): TokenVerifi
           clockTolerance: CLOCK_TOLERANCE_S,
           requiredClaims: ['exp', 'sub'],
         });
-        if (typeof payload.sub !== 'string' || payload.sub === '' || payload.sub.length > 255) {
+        // The subject becomes a key in every service's database: one they could not store is no user.
+        if (typeof payload.sub !== 'string' || payload.sub === '' || payload.sub.length > 255 || !isStorableText(payload.sub)) {
           throw new AuthError('The token has no usable "sub" claim.');
         }
         return {
           sub: payload.sub,
           exp: payload.exp!,
-          ...(typeof payload.name === 'string' ? { name: payload.name } : {}),
-          ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
+          ...profileClaims(payload),
         };
       } catch (error) {
         if (error instanceof AuthError) throw error;

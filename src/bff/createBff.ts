@@ -27,6 +27,7 @@ import type { UserModel } from './models.js';
 import { watchPersistedOperations, type PersistedOperations } from './persisted/index.js';
 import { clientIdentityOf, createClientVersionPolicy, type ClientIdentity } from './clients/index.js';
 import { useClientVersionPolicy } from './plugins/useClientVersionPolicy.js';
+import { useClientSchemaEndpoint } from './plugins/useClientSchemaEndpoint.js';
 import { useCompression } from './plugins/useCompression.js';
 import { useCsrfPrevention } from './plugins/useCsrfPrevention.js';
 import { useDisableIntrospection } from './plugins/useDisableIntrospection.js';
@@ -34,6 +35,7 @@ import { useErrorCodes } from './plugins/useErrorCodes.js';
 import { useHttpCaching } from './plugins/useHttpCaching.js';
 import { useIdempotency } from './plugins/useIdempotency.js';
 import { useIncrementalDelivery } from './plugins/useIncrementalDelivery.js';
+import { useInputValidation } from './plugins/useInputValidation.js';
 import { useLoadShedding } from './plugins/useLoadShedding.js';
 import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
 import { useMultipartSubscriptions } from './plugins/useMultipartSubscriptions.js';
@@ -58,7 +60,7 @@ export interface BffOptions {
   plugins?: Plugin[];
 }
 
-const ENDPOINTS = new Set(['/graphql', '/health', '/ready', '/metrics']);
+const ENDPOINTS = new Set(['/graphql', '/health', '/ready', '/metrics', '/schema.graphqls']);
 
 /** What yoga's node:http adapter passes plugins as the server context. */
 type NodeServerContext = { req?: IncomingMessage };
@@ -202,6 +204,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
             onSunset: (client) => metrics.sunsetResponses.inc(clientLabelsOf(client)),
           }),
         ]),
+    useInputValidation(),
     usePersistedOperations({
       operations,
       mode: config.persistedOperations,
@@ -236,6 +239,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     useOperationLimits(limits.document),
   ];
   if (production) plugins.push(useDisableIntrospection());
+  else plugins.push(useClientSchemaEndpoint({ path: join(projectRoot(), 'schema/client/schema.graphqls') }));
   plugins.push(...extraPlugins);
 
   const yoga = createYoga<Record<string, unknown>, Context>({

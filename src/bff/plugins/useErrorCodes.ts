@@ -1,49 +1,6 @@
-import { GraphQLError } from 'graphql';
+import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { ErrorCode } from '../errors/index.js';
-
-type Result = { errors?: readonly unknown[] };
-
-function codeFor(error: GraphQLError): ErrorCode {
-  const status = (error.extensions?.http as { status?: number } | undefined)?.status;
-  if (status === 401) return ErrorCode.Unauthenticated;
-  if (status === 403) return ErrorCode.Forbidden;
-  if (status === 429) return ErrorCode.RateLimited;
-  if (status !== undefined && status >= 500) return ErrorCode.InternalServerError;
-  // Errors without a code here are yoga's and graphql-js's request errors: bad JSON, a wrong
-  // content type, a syntax error, a validation error, a bad variable. All are the client's input.
-  return ErrorCode.BadUserInput;
-}
-
-const KNOWN_CODES: ReadonlySet<unknown> = new Set(Object.values(ErrorCode));
-
-/**
- * Yoga's and graphql-js's own codes (BAD_REQUEST, GRAPHQL_VALIDATION_FAILED…) are replaced by
- * ours, and their `originalError` (a parser's message, a stack) never reaches the client. A
- * request error in a response without data (unparseable JSON, a syntax or validation error, a
- * bad variable) answers 400 whatever the Accept header: yoga's `spec` flag would keep 200 for
- * `application/json`, which hides from a client that its request can never succeed.
- */
-export function withCode(error: unknown, requestFailed: boolean): unknown {
-  if (!(error instanceof GraphQLError)) return error;
-  const known = KNOWN_CODES.has(error.extensions?.code);
-  const http = error.extensions?.http as { status?: number; headers?: Record<string, string>; spec?: boolean } | undefined;
-  const needsStatus = requestFailed && !error.path && (!http?.status || http.spec);
-  if (known && !needsStatus) return error;
-  const { originalError: _originalError, code: _code, http: _http, ...extensions } = error.extensions ?? {};
-  const status = needsStatus ? (http?.status && http.status >= 400 ? http.status : 400) : http?.status;
-  return new GraphQLError(error.message, {
-    nodes: error.nodes,
-    source: error.source,
-    positions: error.positions,
-    path: error.path,
-    extensions: {
-      ...extensions,
-      code: known ? error.extensions.code : codeFor(error),
-      ...(status ? { http: { status, ...(http?.headers ? { headers: http.headers } : {}) } } : {}),
-    },
-  });
-}
+import { clientResult, clientStream, ErrorCode } from '../errors/index.js';
 
 // No form or multipart types: those are CORS "simple" requests a hostile page could send cross-site.
 const GRAPHQL_CONTENT_TYPES = ['application/json', 'application/graphql-response+json', 'application/graphql'];
@@ -63,9 +20,9 @@ export function useErrorCodes({ endpoint = '/graphql' }: { endpoint?: string } =
       endResponse(new fetchAPI.Response(JSON.stringify(body), { status: 415, headers: { 'content-type': 'application/json; charset=utf-8' } }));
     },
     onResultProcess({ result, setResult }) {
-      if (Symbol.asyncIterator in (result as object)) return;
-      const fix = (r: Result & { data?: unknown }) => (r.errors?.length ? { ...r, errors: r.errors.map((e) => withCode(e, r.data == null)) } : r);
-      setResult((Array.isArray(result) ? result.map(fix) : fix(result as Result)) as typeof result);
+      // A stream (SSE, incremental delivery): every event through the same funnel.
+      if (Symbol.asyncIterator in (result as object)) return setResult(clientStream(result as AsyncIterable<ExecutionResult>) as typeof result);
+      setResult((Array.isArray(result) ? result.map((r) => clientResult(r)) : clientResult(result as ExecutionResult)) as typeof result);
     },
   };
 }

@@ -7,7 +7,7 @@ import { authenticate } from '../auth/authenticate.js';
 import { CLIENT_NAME_HEADER, CLIENT_VERSION_HEADER } from '../clients/index.js';
 import type { Context } from '../context.js';
 import { extractOperationId, normalizeOperationText, type PersistedOperations } from '../persisted/index.js';
-import { withCode } from '../plugins/useErrorCodes.js';
+import { clientResult, clientStream, unexpectedError, withCode } from '../errors/index.js';
 import { sharedSubscriptionKey } from '../subscriptions/sharedSubscriptionKey.js';
 import { createSubscriptionGroups, type FrameType } from './createSubscriptionGroups.js';
 
@@ -61,7 +61,6 @@ function clientHeadersOf(upgrade: Record<string, string> | undefined, params: Co
 
 const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> => typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 
-const unexpected = () => new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 
 /** An error as it goes on a socket: yoga's transport-only extensions (HTTP status and headers) stripped. */
 export function socketError(error: GraphQLError): GraphQLFormattedError {
@@ -152,12 +151,14 @@ export function createSocketOperations({ yoga, verifier, endpoint = '/graphql', 
       try {
         result = await yoga.getResultForParams({ params, request }, {});
       } catch (error) {
-        return { errors: [withCode(error instanceof GraphQLError ? error : unexpected(), true) as GraphQLError] };
+        return { errors: [withCode(error instanceof GraphQLError ? error : unexpectedError(), true) as GraphQLError] };
       }
-      if (!result) return { errors: [unexpected()] };
+      if (!result) return { errors: [unexpectedError()] };
       if (!isAsyncIterable(result) && result.data == null && result.errors?.length) {
         return { errors: result.errors.map((e) => withCode(e, true) as GraphQLError) };
       }
+      // The same funnel as HTTP: every event of a stream, and a single result, with §9 codes.
+      result = isAsyncIterable(result) ? clientStream(result) : clientResult(result, false);
       if (shareSubscriptionsOf && isAsyncIterable(result)) {
         const key = sharedSubscriptionKey(persistedOperationOf(params), params, viewerOfSocket.get(socket));
         if (key) return { result: groups.join(key, result, socket, id, frameType) };
