@@ -8,7 +8,7 @@ import { startSystem } from './system/startSystem.js';
 // `npm start`: the BFF, plus in-process reference services for every *_URL that is unset.
 const config = loadConfigOrExit();
 
-const logger = createLogger({ level: config.logLevel });
+const logger = createLogger({ level: config.logLevel, format: config.logFormat });
 const embedded = serviceNames.some((name) => !config.services[name]);
 if (!config.databaseUrl && Object.values(config.services).some(Boolean)) {
   logger.warn('DATABASE_URL is unset: the BFF uses its own embedded PGlite. The production topology (services and BFF as separate processes, several BFF replicas) needs DATABASE_URL.');
@@ -33,6 +33,9 @@ try {
   throw error;
 }
 const lines = [`mobile-bff is ready (${config.nodeEnv}, ${config.databaseUrl ? 'PostgreSQL' : 'embedded PGlite'}, ${embedded ? 'reference services in process' : 'external services'}).`];
+for (const name of serviceNames) {
+  lines.push(`  ${`${name} service:`.padEnd(16)} ${system.serviceUrls[name]}${config.services[name] ? '' : '  (in process)'}`);
+}
 if (config.nodeEnv === 'production') {
   lines.push(`  GraphQL: ${system.url}`);
 } else {
