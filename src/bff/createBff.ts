@@ -19,22 +19,21 @@ import { createDownstreamClient, type ServiceName } from './downstream/createDow
 import { createReadCoalescer } from './downstream/createReadCoalescer.js';
 import { maskError } from './errors/index.js';
 import { createIdempotencyStore, createRequestIdempotency } from './idempotency/index.js';
-import { clientAddress, createEventLoopMonitor, createMemoryRateLimiter, createRedisRateLimiter } from './limits/index.js';
+import { clientAddress, createAdmission, createEventLoopMonitor, createMemoryRateLimiter, createRedisRateLimiter } from './limits/index.js';
 import { createLoaders } from './loaders/createLoaders.js';
 import { createMetrics } from './metrics/createMetrics.js';
 import type { UserModel } from './models.js';
 import { compilePersistedQueries, loadPersistedOperations } from './persisted/index.js';
+import { useAdmission } from './plugins/useAdmission.js';
 import { useCompression } from './plugins/useCompression.js';
 import { useCsrfPrevention } from './plugins/useCsrfPrevention.js';
 import { useDisableIntrospection } from './plugins/useDisableIntrospection.js';
 import { useErrorCodes } from './plugins/useErrorCodes.js';
 import { useHttpCaching } from './plugins/useHttpCaching.js';
 import { useIdempotency } from './plugins/useIdempotency.js';
-import { useLoadShedding } from './plugins/useLoadShedding.js';
 import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
 import { useOperationLimits } from './plugins/useOperationLimits.js';
 import { usePersistedOperations } from './plugins/usePersistedOperations.js';
-import { useRateLimit } from './plugins/useRateLimit.js';
 import { requireViewer } from './resolvers/shared.js';
 import { createHttpServer } from './transport/createHttpServer.js';
 import { requestIdOf } from './transport/requestIdOf.js';
@@ -105,6 +104,12 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
   const rateLimiter =
     limits.rateLimit && (config.redisUrl ? createRedisRateLimiter({ url: config.redisUrl, ...limits.rateLimit, logger }) : createMemoryRateLimiter(limits.rateLimit));
   const eventLoop = createEventLoopMonitor({ maxDelayMs: lifecycle.maxEventLoopDelayMs, sampleIntervalMs: lifecycle.eventLoopSampleMs });
+  // One admission for every operation, whatever carries it: HTTP (useAdmission) and each WebSocket operation.
+  const admission = createAdmission({
+    ...(lifecycle.maxEventLoopDelayMs > 0 ? { overloaded: () => eventLoop.overloaded } : {}),
+    ...(rateLimiter ? { limiter: rateLimiter } : {}),
+    onRefused: ({ reason }) => metrics.rejectedRequests.inc({ reason }),
+  });
   let devToken: string | undefined;
   // Shared by the subscriptions of this BFF: one change notice, one feed read and one batch per resource.
   const sharedReads = createReadCoalescer();
@@ -168,8 +173,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
 
   let http: ReturnType<typeof createHttpServer> | undefined;
   const plugins: Plugin[] = [
-    ...(lifecycle.maxEventLoopDelayMs > 0 ? [useLoadShedding({ overloaded: () => eventLoop.overloaded, onShed: () => metrics.rejectedRequests.inc({ reason: 'overloaded' }) })] : []),
-    ...(rateLimiter ? [useRateLimit<NodeServerContext>({ limiter: rateLimiter, keyOf: clientKey, onLimited: () => metrics.rejectedRequests.inc({ reason: 'rate_limited' }) }) as Plugin] : []),
+    useAdmission<NodeServerContext>({ admission, keyOf: clientKey }) as Plugin,
     useCsrfPrevention(),
     usePersistedOperations({
       operations,
