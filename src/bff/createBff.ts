@@ -23,7 +23,7 @@ import { clientAddress, createAdmission, createEventLoopMonitor, createMemoryRat
 import { createLoaders } from './loaders/createLoaders.js';
 import { createMetrics } from './metrics/createMetrics.js';
 import type { UserModel } from './models.js';
-import { compilePersistedQueries, loadPersistedOperations } from './persisted/index.js';
+import { compilePersistedQueries, loadPersistedOperations, ManifestError } from './persisted/index.js';
 import { useAdmission } from './plugins/useAdmission.js';
 import { useCompression } from './plugins/useCompression.js';
 import { useCsrfPrevention } from './plugins/useCsrfPrevention.js';
@@ -33,9 +33,12 @@ import { useHttpCaching } from './plugins/useHttpCaching.js';
 import { useIdempotency } from './plugins/useIdempotency.js';
 import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
 import { useOperationLimits } from './plugins/useOperationLimits.js';
+import { useSubscriptionExpiry } from './plugins/useSubscriptionExpiry.js';
 import { usePersistedOperations } from './plugins/usePersistedOperations.js';
 import { requireViewer } from './resolvers/shared.js';
 import { createHttpServer } from './transport/createHttpServer.js';
+import { createMetricsServer } from './transport/createMetricsServer.js';
+import { createSocketGate } from './transport/createSocketGate.js';
 import { requestIdOf } from './transport/requestIdOf.js';
 import { createWebSocketTransport } from './transport/createWebSocketTransport.js';
 
@@ -67,6 +70,21 @@ query Home {
 }
 `;
 
+/**
+ * yoga's `cors` option. Left unset, yoga reflects any `Origin`, `null` included, with
+ * `Access-Control-Allow-Credentials: true`. Here: only listed origins (or any but `null` with
+ * `*`), never with credentials (the BFF reads bearer tokens, never cookies); else no CORS headers,
+ * so a browser keeps other sites' pages from reading the answers.
+ */
+function corsOptions(origins: string[] | '*') {
+  if (Array.isArray(origins) && origins.length === 0) return false as const;
+  return (request: Request) => {
+    const origin = request.headers.get('origin');
+    if (!origin || origin === 'null' || (origins !== '*' && !origins.includes(origin))) return false as const;
+    return { origin: [origin], credentials: false, maxAge: 600 };
+  };
+}
+
 /** Label values from a client header: bounded in length and alphabet, so metrics cannot explode. */
 const label = (value: string | null) => (value ? value.replace(/[^\w.+-]/g, '_').slice(0, 64) : 'unknown');
 
@@ -82,6 +100,11 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
   const production = config.nodeEnv === 'production';
   const schema = createSchema();
   const operations = loadPersistedOperations(schema, resolve(config.persistedQueriesDir));
+  if (config.persistedOperations === 'require' && operations.byId.size === 0) {
+    throw new ManifestError(
+      `PERSISTED_QUERIES_DIR: no persisted operation in ${resolve(config.persistedQueriesDir)}, and PERSISTED_OPERATIONS=require runs only those: every request would be refused. Add the apps' manifests (*.json), or set PERSISTED_OPERATIONS.`,
+    );
+  }
   const metrics = createMetrics();
   const { resilience, limits, lifecycle } = config;
   const crashAfter = config.nodeEnv === 'test' ? config.testHooks.crashAfterDownstreamWrite : undefined;
@@ -127,6 +150,9 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     const viewer = await viewerOf(request).catch(() => null);
     return viewer ? `sub:${viewer.sub}` : `ip:${clientAddress(req?.socket.remoteAddress, request.headers.get('x-forwarded-for'), limits.trustProxyHops)}`;
   }
+  const socketGate = createSocketGate({ admission, maxSocketsPerClient: config.webSocket.maxSocketsPerClient, messagesPerSecond: config.webSocket.maxMessagesPerSecond });
+  // In production /metrics is never on the public port; in development it is, unless METRICS_PORT is set.
+  const metricsServer = config.metricsPort !== undefined || production ? createMetricsServer({ registry: metrics.registry }) : undefined;
 
   async function buildContext(request: Request): Promise<Context> {
     const viewer = await viewerOf(request);
@@ -196,10 +222,11 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
         }
       },
     }),
-    useMetricsEndpoint({ registry: metrics.registry }),
+    ...(metricsServer ? [] : [useMetricsEndpoint({ registry: metrics.registry })]),
     useErrorCodes(),
     useIdempotency(),
     useOperationLimits(limits.document),
+    useSubscriptionExpiry(),
   ];
   if (production) plugins.push(useDisableIntrospection());
   plugins.push(...extraPlugins);
@@ -213,6 +240,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     parserAndValidationCache: config.fastPaths,
     batching: limits.batchLimit > 0 ? { limit: limits.batchLimit } : false,
     healthCheckEndpoint: '/health',
+    cors: corsOptions(config.corsOrigins),
     landingPage: false,
     graphiql: production
       ? false
@@ -238,6 +266,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
   const { server } = http;
 
   let url: string | undefined;
+  let metricsUrl: string | undefined;
   let webSocket: ReturnType<typeof createWebSocketTransport> | undefined;
   let purgeTimer: NodeJS.Timeout | undefined;
   return {
@@ -245,6 +274,11 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     server,
     metrics,
     operations,
+    /** Where Prometheus scrapes, once started: `/metrics` on `METRICS_PORT`, or on the public port in development without one. */
+    get metricsUrl() {
+      if (!url) throw new Error('The BFF is not started: call start() first.');
+      return metricsUrl ?? url.replace(/\/graphql$/, '/metrics');
+    },
     /** The GraphQL endpoint once started, e.g. `http://127.0.0.1:4000/graphql`. */
     get url() {
       if (!url) throw new Error('The BFF is not started: call start() first.');
@@ -252,6 +286,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     },
     async start({ port = config.port, host = config.host }: { port?: number; host?: string } = {}) {
       await migrate(database, { schema: 'bff', folder: join(projectRoot(), 'src/bff/migrations') });
+      if (metricsServer) metricsUrl = await metricsServer.start(config.metricsPort ?? 0, host);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
@@ -268,6 +303,8 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
         maxBufferedBytes: config.webSocket.maxBufferedBytes,
         allowedOrigins: config.webSocket.allowedOrigins,
         connectionInitWaitTimeout: config.webSocket.initTimeoutMs,
+        gate: socketGate,
+        addressOf: (req) => clientAddress(req.socket.remoteAddress, typeof req.headers['x-forwarded-for'] === 'string' ? req.headers['x-forwarded-for'] : null, limits.trustProxyHops),
         ...(config.fastPaths ? { shareSubscriptionsOf: operations } : {}),
       });
       const transport = webSocket;
@@ -299,6 +336,8 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
       clearInterval(purgeTimer);
       await rateLimiter?.close();
       await downstreamClient.close();
+      // Last: Prometheus sees the drain.
+      await metricsServer?.stop();
     },
     /** The state of a service's circuit breaker (`closed`, `half_open`, `open`). */
     breakerState: (service: ServiceName) => downstreamClient.breakerState(service),

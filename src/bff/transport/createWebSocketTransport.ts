@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { GraphQLError, parse, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -6,9 +6,13 @@ import { WebSocketServer } from 'ws';
 import type { TokenVerifier } from '../../auth/index.js';
 import { authenticate } from '../auth/authenticate.js';
 import type { Context } from '../context.js';
+import { ErrorCode } from '../errors/index.js';
+import { refusalError } from '../limits/index.js';
 import { extractOperationId, type PersistedOperations } from '../persisted/index.js';
 import { withCode } from '../plugins/useErrorCodes.js';
+import type { EndsSubscriptionsAtTokenExpiry } from '../plugins/useSubscriptionExpiry.js';
 import { sharedSubscriptionKey } from '../subscriptions/sharedSubscriptionKey.js';
+import { SocketCloseCode, type MessageAllowance, type SocketGate } from './createSocketGate.js';
 import { createSubscriptionGroups } from './createSubscriptionGroups.js';
 
 export interface WebSocketTransportOptions {
@@ -34,6 +38,20 @@ export interface WebSocketTransportOptions {
    * subscription runs on its own.
    */
   shareSubscriptionsOf?: PersistedOperations;
+  /**
+   * Sockets per client, messages per socket, and the admission (load shedding, the client's rate)
+   * of every operation, shared with HTTP. Absent: none of these limits.
+   */
+  gate?: SocketGate;
+  /** The client's address from the upgrade request (behind trusted proxies, from `X-Forwarded-For`): whom an anonymous socket counts against. */
+  addressOf?: (request: IncomingMessage) => string;
+}
+
+/** What the transport knows of one socket: whom it counts against, and its message allowance. */
+interface SocketState {
+  /** `sub:<id>` once authenticated, else `ip:<address>`: the same keys as HTTP's rate limit. */
+  client: string;
+  messages: MessageAllowance;
 }
 
 type ConnectionParams = Record<string, unknown> | undefined;
@@ -64,8 +82,17 @@ export function createWebSocketTransport({
   maxBufferedBytes = 1_048_576,
   allowedOrigins = '*',
   shareSubscriptionsOf,
+  gate,
+  addressOf = (request) => request.socket.remoteAddress ?? 'unknown',
 }: WebSocketTransportOptions) {
   const groups = createSubscriptionGroups();
+  const states = new WeakMap<object, SocketState>();
+  function stateOf(socket: object, request: IncomingMessage): SocketState {
+    let state = states.get(socket);
+    if (!state) states.set(socket, (state = { client: `ip:${addressOf(request)}`, messages: gate?.messages() ?? { take: () => true } }));
+    return state;
+  }
+  const rateLimited = (message: string) => new GraphQLError(message, { extensions: { code: ErrorCode.RateLimited } });
   /** Whom each authenticated socket belongs to, from its `connection_init` (for shared streams). */
   const viewerOfSocket = new WeakMap<object, string>();
   const wss = new WebSocketServer({
@@ -97,26 +124,55 @@ export function createWebSocketTransport({
         return value;
       },
       async onConnect(ctx) {
+        const socket = ctx.extra.socket;
+        const state = stateOf(socket, ctx.extra.request);
         const authorization = authorizationOf(ctx.connectionParams);
-        if (!authorization) return true;
-        try {
-          const claims = await authenticate(verifier, authorization);
-          viewerOfSocket.set(ctx.extra.socket, claims!.sub);
+        let claims: Awaited<ReturnType<typeof authenticate>> = null;
+        if (authorization) {
+          try {
+            claims = await authenticate(verifier, authorization);
+          } catch (error) {
+            if (error instanceof GraphQLError && error.extensions?.code === ErrorCode.AuthUnavailable) {
+              // Not the token's fault: the client reconnects later with the same token. graphql-ws
+              // then closes with 4403 too, which a closing socket ignores.
+              socket.close(SocketCloseCode.TryAgainLater, 'Identity provider unavailable; retry later');
+            }
+            return false; // 4403: the client refreshes its token and reconnects
+          }
+          state.client = `sub:${claims!.sub}`;
+        }
+        const release = gate?.openSocket(state.client);
+        if (gate && !release) {
+          socket.close(SocketCloseCode.TryAgainLater, 'Too many sockets for this client; retry later');
+          return false;
+        }
+        if (release) socket.once('close', release);
+        if (claims) {
+          viewerOfSocket.set(socket, claims.sub);
           // A live socket ends when its token does, so a revoked user cannot listen forever.
-          const socket = ctx.extra.socket;
-          const ms = claims!.exp * 1000 - Date.now();
+          const ms = claims.exp * 1000 - Date.now();
           const timer = setTimeout(() => socket.close(4403, 'Token expired'), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
           timer.unref();
           socket.once('close', () => clearTimeout(timer));
-          return true;
-        } catch {
-          return false; // 4403: the client refreshes its token and reconnects
         }
+        return true;
+      },
+      // Pings and pongs draw on the socket's message allowance too; a socket past it is closed.
+      onPing(ctx) {
+        if (!stateOf(ctx.extra.socket, ctx.extra.request).messages.take()) ctx.extra.socket.close(SocketCloseCode.PolicyViolation, 'Too many messages');
+      },
+      onPong(ctx) {
+        if (!stateOf(ctx.extra.socket, ctx.extra.request).messages.take()) ctx.extra.socket.close(SocketCloseCode.PolicyViolation, 'Too many messages');
       },
       async onSubscribe(ctx, subscriptionId, payload) {
+        // Each refusal is an `error` for this operation's id only: the socket and its other operations run on.
+        const state = stateOf(ctx.extra.socket, ctx.extra.request);
+        if (!state.messages.take()) return [rateLimited('Too many messages on this socket: slow down.')];
         if (Object.keys(ctx.subscriptions).length > maxOperations) {
-          return [new GraphQLError(`At most ${maxOperations} operations may run at once on one socket; complete one first.`, { extensions: { code: 'RATE_LIMITED' } })];
+          return [rateLimited(`At most ${maxOperations} operations may run at once on one socket; complete one first.`)];
         }
+        const refusal = await gate?.admitOperation(state.client);
+        if (refusal) return [refusalError(refusal)];
         const authorization = authorizationOf(ctx.connectionParams);
         const request = new Request(origin, {
           method: 'POST',
@@ -130,7 +186,9 @@ export function createWebSocketTransport({
         };
         let result: ExecutionResult | AsyncIterable<ExecutionResult> | undefined;
         try {
-          result = await yoga.getResultForParams({ params, request }, {});
+          // This transport closes the socket at the token's exp itself (4403): no per-operation end.
+          const serverContext: EndsSubscriptionsAtTokenExpiry & Record<string, unknown> = { endsSubscriptionsAtTokenExpiry: true };
+          result = await yoga.getResultForParams({ params, request }, serverContext);
         } catch (error) {
           const graphqlError = error instanceof GraphQLError ? error : new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
           return [withCode(graphqlError, true) as GraphQLError];
