@@ -26,6 +26,7 @@ import type { UserModel } from './models.js';
 import { compilePersistedQueries, loadPersistedOperations, ManifestError } from './persisted/index.js';
 import { useAdmission } from './plugins/useAdmission.js';
 import { useCompression } from './plugins/useCompression.js';
+import { useCors } from './plugins/useCors.js';
 import { useCsrfPrevention } from './plugins/useCsrfPrevention.js';
 import { useDisableIntrospection } from './plugins/useDisableIntrospection.js';
 import { useErrorCodes } from './plugins/useErrorCodes.js';
@@ -69,21 +70,6 @@ query Home {
   }
 }
 `;
-
-/**
- * yoga's `cors` option. Left unset, yoga reflects any `Origin`, `null` included, with
- * `Access-Control-Allow-Credentials: true`. Here: only listed origins (or any but `null` with
- * `*`), never with credentials (the BFF reads bearer tokens, never cookies); else no CORS headers,
- * so a browser keeps other sites' pages from reading the answers.
- */
-function corsOptions(origins: string[] | '*') {
-  if (Array.isArray(origins) && origins.length === 0) return false as const;
-  return (request: Request) => {
-    const origin = request.headers.get('origin');
-    if (!origin || origin === 'null' || (origins !== '*' && !origins.includes(origin))) return false as const;
-    return { origin: [origin], credentials: false, maxAge: 600 };
-  };
-}
 
 /** Label values from a client header: bounded in length and alphabet, so metrics cannot explode. */
 const label = (value: string | null) => (value ? value.replace(/[^\w.+-]/g, '_').slice(0, 64) : 'unknown');
@@ -199,6 +185,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
 
   let http: ReturnType<typeof createHttpServer> | undefined;
   const plugins: Plugin[] = [
+    ...(config.corsOrigins === '*' || config.corsOrigins.length > 0 ? [useCors({ origins: config.corsOrigins })] : []),
     useAdmission<NodeServerContext>({ admission, keyOf: clientKey }) as Plugin,
     useCsrfPrevention(),
     usePersistedOperations({
@@ -240,7 +227,8 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     parserAndValidationCache: config.fastPaths,
     batching: limits.batchLimit > 0 ? { limit: limits.batchLimit } : false,
     healthCheckEndpoint: '/health',
-    cors: corsOptions(config.corsOrigins),
+    // yoga's own CORS reflects any origin with credentials: useCors replaces it.
+    cors: false,
     landingPage: false,
     graphiql: production
       ? false
