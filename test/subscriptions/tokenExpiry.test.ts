@@ -58,4 +58,35 @@ describe('a subscription over SSE', () => {
       data: { errors: [{ message: 'The token has expired: refresh it and subscribe again from the last sync token.', extensions: { code: 'UNAUTHENTICATED' } }] },
     });
   });
+
+  it('ends its stream at once when the client goes away before exp (the stream does not wait for exp)', async () => {
+    const sub = `sse-gone-${randomUUID()}`;
+    await system.gql('{ viewer { id } }', {}, { as: sub });
+    const before = await streamsOpen();
+    const controller = new AbortController();
+    const response = await fetch(system.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${await signDevToken({ sub, expiresIn: '1h' })}` },
+      body: JSON.stringify({ query: ORDER_EVENTS }),
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    await eventually(async () => (await streamsOpen()) === before + 1);
+    controller.abort();
+    await eventually(async () => (await streamsOpen()) === before);
+  });
 });
+
+async function streamsOpen(): Promise<number> {
+  const text = await (await fetch(system.bff.metricsUrl)).text();
+  return Number(/^bff_subscription_streams\{field="orderEvents"\} (\S+)$/m.exec(text)?.[1] ?? 0);
+}
+
+/** Polls `predicate` until it holds, or fails after `ms`. */
+async function eventually(predicate: () => Promise<boolean>, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

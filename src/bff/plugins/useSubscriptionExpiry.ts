@@ -15,27 +15,52 @@ export interface EndsSubscriptionsAtTokenExpiry {
 const EXPIRED = Symbol('expired');
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Yields `source`'s results until `at` (epoch ms), then one result carrying `error`, and ends; closes `source` when it ends. */
-async function* until(source: AsyncIterable<ExecutionResult>, at: number, error: () => GraphQLError): AsyncGenerator<ExecutionResult> {
+/**
+ * `source`'s results until `at` (epoch ms), then one result carrying `error`, then the end; the
+ * source is closed when it ends. A plain iterator, not an async generator: a generator's
+ * `return()` (the client went away) would wait for the pending `next()` — the next event, or
+ * `exp`, maybe an hour — while this one closes the source at once.
+ */
+function until(source: AsyncIterable<ExecutionResult>, at: number, error: () => GraphQLError): AsyncIterableIterator<ExecutionResult> {
   const iterator = source[Symbol.asyncIterator]();
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<typeof EXPIRED>((resolve) => {
     timer = setTimeout(() => resolve(EXPIRED), Math.max(0, Math.min(at - Date.now(), MAX_TIMER_MS)));
   });
-  try {
-    for (;;) {
-      const step = await Promise.race([iterator.next(), expired]);
-      if (step === EXPIRED) {
-        yield { errors: [error()] };
-        return;
-      }
-      if (step.done) return;
-      yield step.value;
-    }
-  } finally {
+  let finished = false;
+  const finish = async () => {
+    if (finished) return;
+    finished = true;
     clearTimeout(timer);
     await iterator.return?.();
-  }
+  };
+  const done = { done: true, value: undefined } as const;
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    async next() {
+      if (finished) return done;
+      const step = await Promise.race([iterator.next(), expired]);
+      if (step === EXPIRED) {
+        await finish();
+        return { done: false, value: { errors: [error()] } };
+      }
+      if (step.done) {
+        finished = true;
+        clearTimeout(timer);
+      }
+      return step;
+    },
+    async return() {
+      await finish();
+      return done;
+    },
+    async throw(reason?: unknown) {
+      await finish();
+      throw reason;
+    },
+  };
 }
 
 /**
