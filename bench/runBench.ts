@@ -5,6 +5,7 @@ import { signDevToken } from '../src/auth/index.js';
 import { freePort } from '../src/util/freePort.js';
 import { projectRoot } from '../src/util/projectRoot.js';
 import { FailedRun, measure, type LoadOptions, type Target } from './lib/load.js';
+import { HTTP_SCENARIOS, HTTP_SERVERS, type ScenarioId, type ServerId } from './lib/httpComparison.js';
 import { checkOrderList, firstPartyOperation, requestsFor } from './lib/operations.js';
 import { canPin, LOAD_CORE, pinSelf, SERVER_CORE, startNode, type Child } from './lib/processes.js';
 import { renderReport, type Report } from './lib/report.js';
@@ -12,14 +13,28 @@ import { measureDownstreamCalls, type DownstreamCallsResult } from './scenarios/
 import { checkOrderEvent, heapOf, sharedSubscribersOf, measureFanOut, type FanOutResult } from './scenarios/fanOut.js';
 import { wireBytes, type WireBytes } from './scenarios/wireBytes.js';
 
-// `npm run bench [-- --quick] [--profile] [--only S2,S3]`: design.md §10. See bench/README.md.
+// `npm run bench [-- --quick] [--profile] [--only=S1,S3] [--servers=bff,mercurius]`: design.md §10. See bench/README.md.
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const profile = args.includes('--profile');
-const onlyArg = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-const only = onlyArg ? new Set(onlyArg.split(',')) : undefined;
+const listArg = (name: string) => {
+  const value = args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  return value ? new Set(value.split(',')) : undefined;
+};
+const only = listArg('only');
+const servers = listArg('servers');
+const known = { only: new Set([...Object.keys(HTTP_SCENARIOS), 'S5', 'S6', 'S7']), servers: new Set(Object.keys(HTTP_SERVERS)) };
+for (const [name, given] of [['only', only], ['servers', servers]] as const) {
+  const unknown = [...(given ?? [])].filter((v) => !known[name].has(v));
+  if (unknown.length) {
+    process.stderr.write(`--${name}: unknown ${unknown.join(', ')}; expected some of ${[...known[name]].join(', ')}\n`);
+    process.exit(2);
+  }
+}
 const wants = (scenario: string) => !only || only.has(scenario);
+/** Whether `server` is measured on `scenario` in this run. */
+const measures = (server: ServerId, scenario: ScenarioId) => wants(scenario) && (!servers || servers.has(server)) && (HTTP_SERVERS[server].scenarios as readonly ScenarioId[]).includes(scenario);
 
 const load: LoadOptions = quick ? { warmupSeconds: 1, seconds: 2, repetitions: 1, connections: 10 } : { warmupSeconds: 5, seconds: 4, repetitions: 3, connections: 10 };
 const S5_REQUESTS = quick ? 20 : 200;
@@ -50,12 +65,14 @@ async function startBff(name: string, serviceUrls: Record<string, string>, env: 
       USERS_URL: serviceUrls.users!,
       CATALOG_URL: serviceUrls.catalog!,
       ORDERS_URL: serviceUrls.orders!,
-      // Ids and text both: S2 and S4 send text, S3 the hash (production's `require` refuses text).
+      // Ids and text both: S1 and S2 send text, S3 the hash (production's `require` refuses text;
+      // a request by hash takes the same path in both modes).
       PERSISTED_OPERATIONS: 'off',
-      // One client sends everything here: a per-client limit of 20/s would measure the limiter.
-      RATE_LIMIT_PER_SECOND: '0',
-      // Saturation is the point: shedding would turn it into 503s.
-      OVERLOAD_EVENT_LOOP_DELAY_MS: '0',
+      // On, as deployed, with a limit the load does not reach: one client sends everything here,
+      // and the default 20/s per client would measure the limiter's refusals, not its cost.
+      RATE_LIMIT_PER_SECOND: '1000000',
+      // Load shedding stays on at its default (200 ms of event-loop delay), which saturation with
+      // 10 connections does not reach.
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
       ...env,
     },
@@ -77,6 +94,16 @@ async function expected(label: string, url: string, init: { method: 'GET' | 'POS
   return got;
 }
 
+/** Where `got` first differs from `want`, for a failed comparison. */
+function difference(want: string, got: { status: number; text: string }): string {
+  if (got.status !== 200) return `HTTP ${got.status}: ${got.text.slice(0, 300)}`;
+  let at = 0;
+  while (at < want.length && want[at] === got.text[at]) at++;
+  return `${got.text.length} bytes against ${want.length}, first difference at byte ${at}: …${JSON.stringify(got.text.slice(Math.max(0, at - 40), at + 80))} where the BFF has …${JSON.stringify(want.slice(Math.max(0, at - 40), at + 80))}`;
+}
+
+const TRIVIAL = '{"query":"{ __typename }"}';
+
 async function main() {
   pinSelf();
   mkdirSync(resultsDir, { recursive: true });
@@ -95,6 +122,7 @@ async function main() {
     mode: quick ? 'quick' : 'default',
     machine: { nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, pinned: canPin, loadAverage: readFileSync('/proc/loadavg', 'utf8').trim() },
     load,
+    bffLogLevel: process.env.BENCH_LOG_LEVEL ?? 'info',
     http: [],
     downstreamCalls: [],
     fanOut: [],
@@ -110,36 +138,68 @@ async function main() {
     const orderList = firstPartyOperation('OrderList');
     const json = { 'content-type': 'application/json', accept: 'application/json' };
     const authed = { ...json, authorization };
+    const getHeaders = { ...authed, 'apollo-require-preflight': 'true' };
 
-    const run = async (scenario: string, server: string, target: Target, pid: number) => {
-      log(`  ${scenario} on ${server}…`);
+    /** What `scenario` sends to the GraphQL endpoint `url`. */
+    const requestOf = (scenario: ScenarioId, url: string): Omit<Target, 'expectBody'> => {
+      const r = requestsFor(url, orderList, { first: 20 });
+      switch (scenario) {
+        case 'S1':
+          return { url, method: 'POST', headers: json, body: TRIVIAL };
+        case 'S2':
+          return { url, method: 'POST', headers: authed, body: r.text };
+        case 'S3':
+          return { url, method: 'POST', headers: authed, body: r.byHash };
+        case 'S3get':
+          return { url: r.getUrl, method: 'GET', headers: getHeaders };
+      }
+    };
+
+    /** The BFF's answer to each scenario: the bytes every server must answer, every time. */
+    const reference: Partial<Record<ScenarioId, { text: string; contentType: string }>> = {};
+
+    const run = async (scenario: ScenarioId, server: ServerId, url: string, pid: number) => {
+      const { label } = HTTP_SERVERS[server];
+      log(`  ${scenario} on ${label}…`);
+      const target: Target = { ...requestOf(scenario, url), expectBody: reference[scenario]!.text };
       const summary = await measure(target, load, pid);
-      report.http.push({ scenario, server, bytes: Buffer.byteLength(target.expectBody), ...summary });
+      report.http.push({ scenarioId: scenario, serverId: server, scenario: HTTP_SCENARIOS[scenario], server: label, bytes: Buffer.byteLength(target.expectBody), ...summary });
       log(`    ${Math.round(summary.rps.median)} req/s, ${Math.round(summary.serverCpuMicros.median)} µs CPU/req, p99 ${summary.p99.median.toFixed(2)} ms; at ${summary.half.rate}/s p50 ${summary.half.p50.median.toFixed(2)} p99 ${summary.half.p99.median.toFixed(2)} ms`);
     };
 
-    // The BFF with its fast paths on (the default).
-    let s2Body: string | undefined;
-    let s2ContentType = 'application/json';
-    {
-      const bff = await startBff('bff-fast', serviceUrls, {});
-      children.push(bff.running);
-      const r = requestsFor(bff.graphqlUrl, orderList, { first: 20 });
-      const s1 = await expected('S1', bff.graphqlUrl, { method: 'POST', headers: json, body: '{"query":"{ __typename }"}' }, (b) => (b.data?.__typename === 'Query' ? undefined : JSON.stringify(b)));
-      const s2 = await expected('S2', bff.graphqlUrl, { method: 'POST', headers: authed, body: r.text }, (b) => checkOrderList(b, 20));
-      const s3 = await expected('S3 POST', bff.graphqlUrl, { method: 'POST', headers: authed, body: r.byHash }, (b) => checkOrderList(b, 20));
-      const getHeaders = { ...authed, 'apollo-require-preflight': 'true' };
-      const s3get = await expected('S3 GET', r.getUrl, { method: 'GET', headers: getHeaders }, (b) => checkOrderList(b, 20));
-      if (s3.text !== s2.text || s3get.text !== s2.text) throw new FailedRun('S3 (by hash) answered other bytes than S2 (text) for the same operation');
-      s2Body = s2.text;
-      s2ContentType = s2.contentType;
-
-      if (wants('S1')) await run('S1 trivial `{ __typename }`', 'fast', { url: bff.graphqlUrl, method: 'POST', headers: json, body: '{"query":"{ __typename }"}', expectBody: s1.text }, bff.running.pid);
-      if (wants('S2')) await run('S2 orders screen, text', 'fast', { url: bff.graphqlUrl, method: 'POST', headers: authed, body: r.text, expectBody: s2.text }, bff.running.pid);
-      if (wants('S3')) {
-        await run('S3 orders screen, by hash, POST', 'fast', { url: bff.graphqlUrl, method: 'POST', headers: authed, body: r.byHash, expectBody: s3.text }, bff.running.pid);
-        await run('S3 orders screen, by hash, GET', 'fast', { url: r.getUrl, method: 'GET', headers: getHeaders, expectBody: s3get.text }, bff.running.pid);
+    /**
+     * Before a server is measured: each of its scenarios' requests, sent three times (a first
+     * answer, then from its caches and, for Mercurius, compiled), must get the BFF's exact bytes.
+     * Under load every answer is compared again (`expectBody`).
+     */
+    const checkSameAnswers = async (server: ServerId, url: string) => {
+      for (const scenario of HTTP_SERVERS[server].scenarios) {
+        const want = reference[scenario]!.text;
+        const { url: target, ...init } = requestOf(scenario, url);
+        for (let n = 1; n <= 3; n++) {
+          const got = await answer(target, init);
+          if (got.status !== 200 || got.text !== want) throw new FailedRun(`${HTTP_SERVERS[server].label}, ${scenario} (answer ${n}): not the BFF's bytes: ${difference(want, got)}`);
+        }
       }
+    };
+
+    // The BFF, every production feature on.
+    {
+      const bff = await startBff('bff', serviceUrls, {});
+      children.push(bff.running);
+      const url = bff.graphqlUrl;
+      const r = requestsFor(url, orderList, { first: 20 });
+      const check = (scenario: ScenarioId, shape: (body: any) => string | undefined) => {
+        const { url: target, ...init } = requestOf(scenario, url);
+        return expected(scenario, target, init, shape).then((got) => (reference[scenario] = got));
+      };
+      await check('S1', (b) => (b.data?.__typename === 'Query' ? undefined : JSON.stringify(b)));
+      const s2 = await check('S2', (b) => checkOrderList(b, 20));
+      const s3 = await check('S3', (b) => checkOrderList(b, 20));
+      const s3get = await check('S3get', (b) => checkOrderList(b, 20));
+      if (s3.text !== s2.text || s3get.text !== s2.text) throw new FailedRun('S3 (by hash) answered other bytes than S2 (text) for the same operation');
+
+      for (const scenario of HTTP_SERVERS.bff.scenarios) if (measures('bff', scenario)) await run(scenario, 'bff', url, bff.running.pid);
 
       if (wants('S5')) {
         log('  S5 downstream calls per request, 2 ms downstream delay…');
@@ -178,6 +238,41 @@ async function main() {
 
       await bff.running.stop();
       children.splice(children.indexOf(bff.running), 1);
+    }
+
+    // The baselines, one at a time on the server core, each checked to answer the BFF's bytes.
+    const peerEnv = { USERS_URL: serviceUrls.users!, CATALOG_URL: serviceUrls.catalog!, ORDERS_URL: serviceUrls.orders! };
+    const startPeer = (name: string, script: string, args: string[] = []) => startNode(script, args, { name, core: SERVER_CORE, env: peerEnv, ready: /^\{"url":"([^"]+)"\}$/m });
+    const measured = (server: ServerId) => HTTP_SERVERS[server].scenarios.filter((scenario) => measures(server, scenario));
+    for (const [server, script] of [
+      ['yoga', 'dist/bench/servers/stockYoga.js'],
+      ['mercurius', 'dist/bench/servers/mercurius.js'],
+    ] as const) {
+      if (!measured(server).length) continue;
+      const { running, match: ready } = await startPeer(server, script);
+      children.push(running);
+      await checkSameAnswers(server, ready[1]!);
+      for (const scenario of measured(server)) await run(scenario, server, ready[1]!, running.pid);
+      await running.stop();
+      children.splice(children.indexOf(running), 1);
+    }
+    if (measured('ablation').length) {
+      const bff = await startBff('bff-fast-paths-off', serviceUrls, { FAST_PATHS: 'off' });
+      children.push(bff.running);
+      await checkSameAnswers('ablation', bff.graphqlUrl);
+      for (const scenario of measured('ablation')) await run(scenario, 'ablation', bff.graphqlUrl, bff.running.pid);
+      await bff.running.stop();
+      children.splice(children.indexOf(bff.running), 1);
+    }
+    // The ceiling: node:http answering each scenario's bytes, started once per scenario.
+    for (const scenario of measured('ceiling')) {
+      const bodyFile = join(mkdtempSync(join(tmpdir(), 'mobile-bff-bench-')), `${scenario}.json`);
+      writeFileSync(bodyFile, reference[scenario]!.text);
+      const { running, match: ready } = await startPeer(`bare-${scenario}`, 'dist/bench/servers/bare.js', [bodyFile, reference[scenario]!.contentType]);
+      children.push(running);
+      await run(scenario, 'ceiling', ready[1]!, running.pid);
+      await running.stop();
+      children.splice(children.indexOf(running), 1);
     }
 
     // S6: subscribers and fan-out, on the whole system in one process (npm start's embedded
@@ -278,32 +373,6 @@ async function main() {
       }
     }
 
-    // The same server with its fast paths off: stock yoga (no parse/validate cache, graphql-js execute, no token cache).
-    if (wants('S4') || wants('S3off')) {
-      const bff = await startBff('bff-stock', serviceUrls, { FAST_PATHS: 'off' });
-      children.push(bff.running);
-      const r = requestsFor(bff.graphqlUrl, orderList, { first: 20 });
-      const s4 = await expected('S4', bff.graphqlUrl, { method: 'POST', headers: authed, body: r.text }, (b) => checkOrderList(b, 20));
-      if (s2Body !== undefined && s4.text !== s2Body) throw new FailedRun('S4 answered other bytes than S2 for the same operation');
-      if (wants('S4')) await run('S4 orders screen, text', 'fast paths off', { url: bff.graphqlUrl, method: 'POST', headers: authed, body: r.text, expectBody: s4.text }, bff.running.pid);
-      if (wants('S3off')) await run('S3 orders screen, by hash, POST', 'fast paths off', { url: bff.graphqlUrl, method: 'POST', headers: authed, body: r.byHash, expectBody: s4.text }, bff.running.pid);
-      s2Body ??= s4.text;
-      await bff.running.stop();
-      children.splice(children.indexOf(bff.running), 1);
-    }
-
-    // The ceiling: node:http answering the same bytes.
-    if (wants('bare') && s2Body !== undefined) {
-      const bodyFile = join(mkdtempSync(join(tmpdir(), 'mobile-bff-bench-')), 'orderList.json');
-      writeFileSync(bodyFile, s2Body);
-      const { running, match: ready } = await startNode('dist/bench/servers/bare.js', [bodyFile, s2ContentType], { name: 'bare', core: SERVER_CORE, ready: /^\{"url":"([^"]+)"\}$/m });
-      children.push(running);
-      const url = ready[1]!;
-      const r = requestsFor(url, orderList, { first: 20 });
-      await run('ceiling: the same bytes', 'bare node:http', { url, method: 'POST', headers: authed, body: r.byHash, expectBody: s2Body }, running.pid);
-      await running.stop();
-      children.splice(children.indexOf(running), 1);
-    }
   } finally {
     await stopAll();
   }

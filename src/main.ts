@@ -2,13 +2,14 @@ import { signDevToken } from './auth/index.js';
 import { ManifestError } from './bff/persisted/index.js';
 import { loadConfigOrExit } from './config/loadConfig.js';
 import { createLogger } from './logging/createLogger.js';
+import { serviceNames } from './services/downstreamServices.js';
 import { startSystem } from './system/startSystem.js';
 
 // `npm start`: the BFF, plus in-process reference services for every *_URL that is unset.
 const config = loadConfigOrExit();
 
 const logger = createLogger({ level: config.logLevel });
-const embedded = !config.services.users || !config.services.catalog || !config.services.orders;
+const embedded = serviceNames.some((name) => !config.services[name]);
 if (!config.databaseUrl && Object.values(config.services).some(Boolean)) {
   logger.warn('DATABASE_URL is unset: the BFF uses its own embedded PGlite. The production topology (services and BFF as separate processes, several BFF replicas) needs DATABASE_URL.');
 }

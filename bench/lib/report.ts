@@ -1,6 +1,7 @@
 import type { DownstreamCallsResult } from '../scenarios/downstreamCalls.js';
 import type { FanOutResult } from '../scenarios/fanOut.js';
 import type { WireBytes } from '../scenarios/wireBytes.js';
+import { BASELINES, HTTP_SCENARIOS, HTTP_SERVERS, type ScenarioId, type ServerId } from './httpComparison.js';
 import type { LoadOptions, LoadSummary } from './load.js';
 import type { Summary } from './stats.js';
 
@@ -11,11 +12,15 @@ export interface Report {
   mode: 'quick' | 'default';
   machine: { nproc: number; cpu: string; node: string; pinned: boolean; loadAverage: string; loadAverageAtEnd?: string };
   load: LoadOptions;
-  http: ({ scenario: string; server: string; bytes: number } & LoadSummary)[];
+  /** The BFF's `LOG_LEVEL` (`info` unless `BENCH_LOG_LEVEL` said otherwise). */
+  bffLogLevel: string;
+  http: HttpRow[];
   downstreamCalls: DownstreamCallsResult[];
   fanOut: FanOutResult[];
   wire: { noChangeSync?: WireBytes; orderList?: Record<string, WireBytes> };
 }
+
+export type HttpRow = { scenarioId: ScenarioId; serverId: ServerId; scenario: string; server: string; bytes: number } & LoadSummary;
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const ms = (n: number) => n.toFixed(2);
@@ -33,16 +38,7 @@ export function renderReport(report: Report): string {
     `HTTP: ${load.connections} connections, warm-up ${load.warmupSeconds} s, ${load.repetitions} × ${load.seconds} s saturated, then ${load.repetitions} × ${load.seconds} s evenly paced (open loop) at half the median saturated rate. Median (min–max) of the repetitions.`,
     '',
   );
-  const stock = report.http.find((h) => h.server === 'fast paths off' && h.scenario.startsWith('S4'));
-  const bare = report.http.find((h) => h.server === 'bare node:http');
-  out.push('| scenario | server | req/s | CPU µs/req | server CPU µs/req (measured) | p50 ms | p99 ms | p50 / p99 ms at 50% (rate) | × S4 stock | ÷ ceiling |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const h of report.http) {
-    const vsStock = stock ? `${(h.rps.median / stock.rps.median).toFixed(2)}×` : '–';
-    const vsBare = bare ? `${((h.rps.median / bare.rps.median) * 100).toFixed(0)}%` : '–';
-    out.push(`| ${h.scenario} | ${h.server} | ${range(h.rps, int)} | ${int(h.cpuMicros.median)} | ${int(h.serverCpuMicros.median)} | ${ms(h.p50.median)} | ${range(h.p99, ms)} | ${ms(h.half.p50.median)} / ${range(h.half.p99, ms)} (${int(h.half.rate)}/s) | ${vsStock} | ${vsBare} |`);
-  }
-  out.push('');
-
+  out.push(...httpTable(report), '');
   if (report.downstreamCalls.length) {
     out.push('S5: the orders screen by hash, every downstream answer delayed 2 ms, one request at a time.', '');
     out.push('| orders (first) | downstream calls / request (proxies) | (BFF metrics) | by route | p50 ms | p99 ms |', '| ---: | ---: | ---: | --- | ---: | ---: |');
@@ -77,13 +73,20 @@ export function renderReport(report: Report): string {
   }
 
   out.push('Targets (design.md §10):', '');
-  const s3 = report.http.find((h) => h.server === 'fast' && h.scenario.includes('by hash, POST'));
-  if (s3 && stock) {
-    const ratio = s3.rps.median / stock.rps.median;
-    out.push(`- S3 by hash ≥ 2× stock yoga (S4): ${ratio.toFixed(2)}× — ${ratio >= 2 ? 'met' : 'MISSED'}`);
-    out.push(`- S3 p99 ≤ 5 ms at 50% of saturation: ${ms(s3.half.p99.median)} ms — ${s3.half.p99.median <= 5 ? 'met' : 'MISSED'}`);
+  const row = (scenario: ScenarioId, server: ServerId) => report.http.find((h) => h.scenarioId === scenario && h.serverId === server);
+  const cpu = (h: HttpRow) => h.serverCpuMicros.median;
+  const [s3, s3Mercurius, s3Ceiling] = [row('S3', 'bff'), row('S3', 'mercurius'), row('S3', 'ceiling')];
+  if (s3 && s3Mercurius) out.push(`- S3 by hash: less server CPU per request than Mercurius + graphql-jit: ${int(cpu(s3))} µs against ${int(cpu(s3Mercurius))} µs (${(cpu(s3Mercurius) / cpu(s3)).toFixed(2)}× its speed) — ${cpu(s3) < cpu(s3Mercurius) ? 'met' : 'MISSED'}`);
+  const [s1, s1Mercurius] = [row('S1', 'bff'), row('S1', 'mercurius')];
+  if (s1 && s1Mercurius) out.push(`- S1 trivial query within 2× of Mercurius's CPU: ${int(cpu(s1))} µs against ${int(cpu(s1Mercurius))} µs (${(cpu(s1) / cpu(s1Mercurius)).toFixed(2)}×) — ${cpu(s1) <= 2 * cpu(s1Mercurius) ? 'met' : 'MISSED'}`);
+  const [s2, s2Yoga] = [row('S2', 'bff'), row('S2', 'yoga')];
+  if (s2 && s2Yoga) out.push(`- S2 text no slower than stock yoga: ${int(cpu(s2))} µs against ${int(cpu(s2Yoga))} µs — ${cpu(s2) <= cpu(s2Yoga) ? 'met' : 'MISSED'}`);
+  if (s3) {
+    const p99 = s3.half.p99.median;
+    const ceilingP99 = s3Ceiling?.half.p99.median;
+    const verdict = ceilingP99 !== undefined && ceilingP99 > 5 ? `not assessable: the ceiling itself had p99 ${ms(ceilingP99)} ms at half its rate` : p99 <= 5 ? 'met' : 'MISSED';
+    out.push(`- S3 p99 ≤ 5 ms at 50% of saturation, where the ceiling holds it: ${ms(p99)} ms${ceilingP99 !== undefined ? ` (ceiling: ${ms(ceilingP99)} ms)` : ''} — ${verdict}`);
   }
-  if (s3 && bare) out.push(`- S3 reaches ${((s3.rps.median / bare.rps.median) * 100).toFixed(0)}% of the bare node:http ceiling with the same bytes`);
   if (report.downstreamCalls.length) {
     const calls = new Set(report.downstreamCalls.map((d) => d.callsPerRequest));
     out.push(`- downstream calls per request independent of list size: ${[...calls].join(', ')} for ${report.downstreamCalls.map((d) => d.first).join('/')} orders — ${calls.size === 1 ? 'met' : 'MISSED'}`);
@@ -94,9 +97,43 @@ export function renderReport(report: Report): string {
   if (tenK) {
     const perSubscriber = Math.max(tenK.rssPerSubscriber, tenK.heapPerSubscriber ?? 0);
     out.push(`- ≤ 25 KB per subscriber at ${int(tenK.subscribers)}: ${kb(perSubscriber)} (the larger of RSS and heap growth) — ${perSubscriber <= 25 * 1024 ? 'met' : 'MISSED'}`);
-    out.push(`- one event to all ${int(tenK.subscribers)} with p99 ≤ 150 ms: ${ms(tenK.p99)} ms — ${tenK.p99 <= 150 ? 'met' : 'MISSED'}${ceiling ? ` (a bare ws server writing the same frames: p99 ${ms(ceiling.p99)} ms)` : ''}`);
+    if (ceiling) out.push(`- one event to all ${int(tenK.subscribers)} within 1.1× of a bare ws server writing the same frames (p99): ${ms(tenK.p99)} ms against ${ms(ceiling.p99)} ms (${(tenK.p99 / ceiling.p99).toFixed(2)}×) — ${tenK.p99 <= 1.1 * ceiling.p99 ? 'met' : 'MISSED'}`);
   }
   if (noChangeSync) out.push(`- no-change delta sync ≤ 200 bytes: body ${noChangeSync.bodyBytes} bytes (${noChangeSync.total} with headers) — ${noChangeSync.bodyBytes <= 200 ? 'met (body)' : 'MISSED'}`);
   out.push('');
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * The HTTP rows grouped by scenario, each with its speed relative to the baselines on the same
+ * scenario: their server CPU per request ÷ this row's (above 1: this row needs less CPU).
+ */
+function httpTable(report: Report): string[] {
+  const { http } = report;
+  if (!http.length) return [];
+  const out: string[] = [];
+  out.push('Servers (each alone on the server core, one after the other, against the same downstream):', '');
+  for (const id of Object.keys(HTTP_SERVERS) as ServerId[]) {
+    if (!http.some((h) => h.serverId === id)) continue;
+    const settings = id === 'bff' || id === 'ablation' ? HTTP_SERVERS[id].settings.replace('access log at `info`', `access log at \`${report.bffLogLevel}\``) : HTTP_SERVERS[id].settings;
+    out.push(`- **${HTTP_SERVERS[id].label}**: ${settings}`);
+  }
+  out.push(
+    '',
+    'Server CPU µs/req: the server process\'s own CPU time (user + system, all threads, from /proc) over the saturated runs ÷ answers. Speed vs a baseline: its CPU per request on the same scenario ÷ this row\'s (above 1×: less CPU than it). Every answer was byte-compared with the BFF\'s.',
+    '',
+  );
+  const baselineHeads = BASELINES.map((b) => (b === 'ceiling' ? 'of the ceiling' : `vs ${HTTP_SERVERS[b].label}`));
+  out.push(`| scenario | server | server CPU µs/req | req/s | p50 ms | p99 ms | p50 / p99 ms at 50% (rate) | ${baselineHeads.join(' | ')} |`, `| --- | --- | ---: | ---: | ---: | ---: | ---: | ${BASELINES.map(() => '---:').join(' | ')} |`);
+  const order = (h: HttpRow) => Object.keys(HTTP_SCENARIOS).indexOf(h.scenarioId) * 100 + Object.keys(HTTP_SERVERS).indexOf(h.serverId);
+  for (const h of [...http].sort((a, b) => order(a) - order(b))) {
+    const ratios = BASELINES.map((b) => {
+      const base = http.find((o) => o.scenarioId === h.scenarioId && o.serverId === b);
+      if (!base || base === h) return '–';
+      const speed = base.serverCpuMicros.median / h.serverCpuMicros.median;
+      return b === 'ceiling' ? `${(speed * 100).toFixed(speed < 0.1 ? 1 : 0)}%` : `${speed.toFixed(2)}×`;
+    });
+    out.push(`| ${h.scenario} | ${h.server} | ${range(h.serverCpuMicros, int)} | ${range(h.rps, int)} | ${ms(h.p50.median)} | ${range(h.p99, ms)} | ${ms(h.half.p50.median)} / ${range(h.half.p99, ms)} (${int(h.half.rate)}/s) | ${ratios.join(' | ')} |`);
+  }
+  return out;
 }

@@ -32,6 +32,7 @@ import { useDisableIntrospection } from './plugins/useDisableIntrospection.js';
 import { useErrorCodes } from './plugins/useErrorCodes.js';
 import { useHttpCaching } from './plugins/useHttpCaching.js';
 import { useIdempotency } from './plugins/useIdempotency.js';
+import { useIncrementalDelivery } from './plugins/useIncrementalDelivery.js';
 import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
 import { useOperationLimits } from './plugins/useOperationLimits.js';
 import { useSubscriptionExpiry } from './plugins/useSubscriptionExpiry.js';
@@ -183,6 +184,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     return context;
   }
 
+  const maskUnexpected = maskError((error) => (requestLogger.getStore() ?? logger).error({ err: error }, 'unexpected error in a resolver'));
   let http: ReturnType<typeof createHttpServer> | undefined;
   const plugins: Plugin[] = [
     ...(config.corsOrigins === '*' || config.corsOrigins.length > 0 ? [useCors({ origins: config.corsOrigins })] : []),
@@ -196,6 +198,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
         metrics.operations.inc({ operation: operation.name, client_name: label(request.headers.get('apollographql-client-name')), client_version: label(request.headers.get('apollographql-client-version')) }),
     }),
     useHttpCaching(),
+    useIncrementalDelivery({ maskError: maskUnexpected }),
     useCompression(),
     useReadinessCheck({
       endpoint: '/ready',
@@ -238,7 +241,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
           headers: JSON.stringify({ Authorization: `Bearer ${(devToken ??= await signDevToken({ expiresIn: '24h' }))}` }, null, 2),
         }),
     context: ({ request }) => buildContext(request),
-    maskedErrors: { maskError: maskError((error) => (requestLogger.getStore() ?? logger).error({ err: error }, 'unexpected error in a resolver')), isDev: false },
+    maskedErrors: { maskError: maskUnexpected, isDev: false },
     // Yoga logs every error it masks, expected ones (UNAUTHENTICATED) included, with the query's
     // text: at debug. Unexpected errors are logged by maskError above, with the request's id.
     logging: {

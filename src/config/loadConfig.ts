@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { downstreamServices, serviceEnvName, type DownstreamServices, type ServiceName } from '../services/downstreamServices.js';
 
 /** Everything the BFF and the reference services read from the environment, validated once at start. */
 export interface Config {
@@ -12,10 +13,10 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Redis for scale-out; unset: the in-process bus. */
   redisUrl: string | undefined;
-  /** Base URLs of the downstream services; an unset one is started in-process. */
-  services: { users: string | undefined; catalog: string | undefined; orders: string | undefined };
-  /** Ports of the reference services when run with `npm run services`. */
-  servicePorts: { users: number; catalog: number; orders: number };
+  /** Base URL of each downstream service (`<NAME>_URL`); an unset one is started in-process. */
+  services: Record<ServiceName, string | undefined>;
+  /** Port of each reference service when run with `npm run services` (`<NAME>_PORT`). */
+  servicePorts: Record<ServiceName, number>;
   /** Production auth; unset: the local development key (development only). */
   auth: { jwksUrl: string; issuer: string; audience: string } | undefined;
   /** @default 'require' in production, 'off' otherwise */
@@ -78,8 +79,8 @@ export interface Config {
 }
 
 export interface ResilienceConfig {
-  /** Deadline of one downstream call per service, in ms. @default DOWNSTREAM_TIMEOUT_MS */
-  timeoutsMs: { users: number; catalog: number; orders: number };
+  /** Deadline of one downstream call per service (`<NAME>_TIMEOUT_MS`), in ms. @default DOWNSTREAM_TIMEOUT_MS */
+  timeoutsMs: Record<ServiceName, number>;
   /** Time one GraphQL request may spend on downstream calls; the rest of it caps each call's deadline. @default 5000 */
   requestBudgetMs: number;
   /** Retries of an idempotent read (GET) after a refused or dropped connection, 429 or 502/503/504. @default 2 */
@@ -228,12 +229,6 @@ const envSchema = z.object({
   HOST: z.string().optional(),
   DATABASE_URL: url(['postgres', 'postgresql']),
   REDIS_URL: url(['redis', 'rediss']),
-  USERS_URL: url(['http', 'https']),
-  CATALOG_URL: url(['http', 'https']),
-  ORDERS_URL: url(['http', 'https']),
-  USERS_PORT: port(4001),
-  CATALOG_PORT: port(4002),
-  ORDERS_PORT: port(4003),
   AUTH_JWKS_URL: url(['http', 'https']),
   AUTH_ISSUER: z.string().optional(),
   AUTH_AUDIENCE: z.string().optional(),
@@ -247,9 +242,6 @@ const envSchema = z.object({
   IDEMPOTENCY_LOCK_TIMEOUT: duration('30s'),
   IDEMPOTENCY_PURGE_INTERVAL: duration('1h'),
   BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE: z.string().optional(),
-  USERS_TIMEOUT_MS: positiveInt(0),
-  CATALOG_TIMEOUT_MS: positiveInt(0),
-  ORDERS_TIMEOUT_MS: positiveInt(0),
   REQUEST_BUDGET_MS: positiveInt(5000),
   DOWNSTREAM_RETRIES: nonNegativeInt(2, 10),
   BREAKER_ERROR_PERCENT: nonNegativeInt(50, 100),
@@ -301,17 +293,61 @@ function isOrigin(value: string): boolean {
   }
 }
 
+/** The settings of each downstream service, derived from the registry. */
+export interface ServiceConfig<S extends string> {
+  urls: Record<S, string | undefined>;
+  ports: Record<S, number>;
+  timeoutsMs: Record<S, number>;
+}
+
+/** `<NAME>_URL`, `<NAME>_PORT` and `<NAME>_TIMEOUT_MS` of every service in `registry`. */
+function serviceEnvSchema(registry: DownstreamServices) {
+  const shape: Record<string, z.ZodType<string | number | undefined>> = {};
+  for (const [name, spec] of Object.entries(registry)) {
+    shape[serviceEnvName(name, 'URL')] = url(['http', 'https']);
+    shape[serviceEnvName(name, 'PORT')] = port(spec.defaultPort);
+    shape[serviceEnvName(name, 'TIMEOUT_MS')] = positiveInt(0);
+  }
+  return z.object(shape);
+}
+
+function issueLines(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+}
+
+function serviceConfig<S extends string>(values: Record<string, string | number | undefined>, registry: DownstreamServices<S>, downstreamTimeoutMs: number): ServiceConfig<S> {
+  const names = Object.keys(registry) as S[];
+  const each = <T>(fn: (name: S) => T) => Object.fromEntries(names.map((name) => [name, fn(name)])) as Record<S, T>;
+  return {
+    urls: each((name) => values[serviceEnvName(name, 'URL')] as string | undefined),
+    ports: each((name) => values[serviceEnvName(name, 'PORT')] as number),
+    timeoutsMs: each((name) => (values[serviceEnvName(name, 'TIMEOUT_MS')] as number) || downstreamTimeoutMs),
+  };
+}
+
+/**
+ * The per-service settings of `registry` alone (for a registry other than the application's, as a
+ * test registers a fixture service); `loadConfig` reads the application's with everything else.
+ */
+export function loadServiceConfig<S extends string>(env: NodeJS.ProcessEnv, registry: DownstreamServices<S>, downstreamTimeoutMs = 2000): ServiceConfig<S> {
+  const parsed = serviceEnvSchema(registry).safeParse(env);
+  if (!parsed.success) throw new ConfigError(`Invalid configuration:\n  ${issueLines(parsed.error).join('\n  ')}`);
+  return serviceConfig(parsed.data, registry, downstreamTimeoutMs);
+}
+
 /**
  * Reads and validates the environment. Throws a `ConfigError` naming every variable that is
  * wrong and what was expected, so a bad deployment fails at start rather than on first use.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  const parsedServices = serviceEnvSchema(downstreamServices).safeParse(env);
+  if (!parsed.success || !parsedServices.success) {
+    const lines = [...(parsed.success ? [] : issueLines(parsed.error)), ...(parsedServices.success ? [] : issueLines(parsedServices.error))];
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
+  const perService = serviceConfig(parsedServices.data, downstreamServices, e.DOWNSTREAM_TIMEOUT_MS);
   const nodeEnv = e.NODE_ENV ?? 'development';
   const problems: string[] = [];
 
@@ -357,8 +393,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST || (nodeEnv === 'production' ? '0.0.0.0' : '127.0.0.1'),
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
-    services: { users: e.USERS_URL, catalog: e.CATALOG_URL, orders: e.ORDERS_URL },
-    servicePorts: { users: e.USERS_PORT, catalog: e.CATALOG_PORT, orders: e.ORDERS_PORT },
+    services: perService.urls,
+    servicePorts: perService.ports,
     auth: authSet.length === 3 ? { jwksUrl: e.AUTH_JWKS_URL!, issuer: e.AUTH_ISSUER!, audience: e.AUTH_AUDIENCE! } : undefined,
     persistedOperations: e.PERSISTED_OPERATIONS ?? (nodeEnv === 'production' ? 'require' : 'off'),
     persistedQueriesDir: e.PERSISTED_QUERIES_DIR || 'persisted-queries',
@@ -369,11 +405,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     idempotency: { keyTtlMs: e.IDEMPOTENCY_KEY_TTL, lockTimeoutMs: e.IDEMPOTENCY_LOCK_TIMEOUT, purgeIntervalMs: e.IDEMPOTENCY_PURGE_INTERVAL },
     testHooks: { crashAfterDownstreamWrite: e.BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE || undefined },
     resilience: {
-      timeoutsMs: {
-        users: e.USERS_TIMEOUT_MS || e.DOWNSTREAM_TIMEOUT_MS,
-        catalog: e.CATALOG_TIMEOUT_MS || e.DOWNSTREAM_TIMEOUT_MS,
-        orders: e.ORDERS_TIMEOUT_MS || e.DOWNSTREAM_TIMEOUT_MS,
-      },
+      timeoutsMs: perService.timeoutsMs,
       requestBudgetMs: e.REQUEST_BUDGET_MS,
       retries: e.DOWNSTREAM_RETRIES!,
       breaker: { errorPercent: e.BREAKER_ERROR_PERCENT!, minRequests: e.BREAKER_MIN_REQUESTS, windowMs: e.BREAKER_WINDOW_MS, resetMs: e.BREAKER_RESET_MS },

@@ -1,24 +1,21 @@
 import type { AddressInfo } from 'node:net';
 import type { Bus } from '../bus/index.js';
 import type { Database } from '../db/index.js';
-import { createCatalogService } from './catalog/createCatalogService.js';
 import { createTombstonePurgeJob } from './changes/index.js';
-import { createOrdersService } from './orders/createOrdersService.js';
+import { downstreamServices, serviceEnvName, serviceNames, type DownstreamServices, type ServiceName } from './downstreamServices.js';
 import { seedDemoData } from './seed/seedDemoData.js';
-import { createUsersService } from './users/createUsersService.js';
 
-export type ServiceName = 'users' | 'catalog' | 'orders';
-export const serviceNames: readonly ServiceName[] = ['users', 'catalog', 'orders'];
+export { serviceNames, type ServiceName };
 
-const factories = { users: createUsersService, catalog: createCatalogService, orders: createOrdersService };
-
-export interface ReferenceServicesOptions {
+export interface ReferenceServicesOptions<S extends string = ServiceName> {
   database: Database;
   bus: Bus;
-  /** Which services to run. @default all three */
-  names?: readonly ServiceName[];
+  /** Where the services' reference implementations come from. @default the application's registry */
+  registry?: DownstreamServices<S>;
+  /** Which services to run. @default every service of the registry */
+  names?: readonly S[];
   /** Port per service; 0 picks a free one. @default 0 */
-  ports?: Partial<Record<ServiceName, number>>;
+  ports?: Partial<Record<S, number>>;
   /** @default '127.0.0.1' */
   host?: string;
   /** Seed the demo data after migrating. @default false */
@@ -27,38 +24,55 @@ export interface ReferenceServicesOptions {
   tombstoneRetentionDays?: number;
 }
 
-export interface ReferenceServices {
+export interface ReferenceServices<S extends string = ServiceName> {
   /** Base URL of each running service, e.g. `http://127.0.0.1:4002`. */
-  urls: Partial<Record<ServiceName, string>>;
+  urls: Partial<Record<S, string>>;
   stop(): Promise<void>;
 }
 
 /**
- * Migrates, optionally seeds, and starts the named reference services on their own HTTP ports,
- * with the tombstone purge job of each service that has a change feed.
+ * Migrates, optionally seeds, and starts the named reference services (their implementations
+ * from the registry) on their own HTTP ports, with the tombstone purge job of each service that
+ * has a change feed.
  */
-export async function startReferenceServices({ database, bus, names = serviceNames, ports = {}, host = '127.0.0.1', seed = false, tombstoneRetentionDays = 30 }: ReferenceServicesOptions): Promise<ReferenceServices> {
-  const services = names.map((name) => factories[name]({ database, bus, tombstoneRetentionDays }));
-  for (const service of services) await service.migrate();
-  if (seed) await seedDemoData(database, { users: names.includes('users'), catalog: names.includes('catalog'), orders: names.includes('orders') });
-  const urls: ReferenceServices['urls'] = {};
+export async function startReferenceServices<S extends string = ServiceName>({
+  database,
+  bus,
+  registry = downstreamServices as unknown as DownstreamServices<S>,
+  names = Object.keys(registry) as S[],
+  ports = {},
+  host = '127.0.0.1',
+  seed = false,
+  tombstoneRetentionDays = 30,
+}: ReferenceServicesOptions<S>): Promise<ReferenceServices<S>> {
+  const services = await Promise.all(
+    names.map(async (name) => {
+      const reference = registry[name].reference;
+      if (!reference) throw new Error(`The ${name} service has no reference implementation to start: set ${serviceEnvName(name, 'URL')} to where it runs.`);
+      return { name, service: (await reference())({ database, bus, tombstoneRetentionDays }) };
+    }),
+  );
+  for (const { service } of services) await service.migrate();
+  const named = names as readonly string[];
+  if (seed) await seedDemoData(database, { users: named.includes('users'), catalog: named.includes('catalog'), orders: named.includes('orders') });
+  const urls: ReferenceServices<S>['urls'] = {};
   try {
-    for (const service of services) {
-      await service.app.listen({ port: ports[service.name] ?? 0, host });
+    for (const { name, service } of services) {
+      await service.app.listen({ port: ports[name] ?? 0, host });
       const { port } = service.app.server.address() as AddressInfo;
-      urls[service.name] = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      urls[name] = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     }
   } catch (error) {
-    await Promise.all(services.map((s) => s.app.close()));
+    await Promise.all(services.map(({ service }) => service.app.close()));
     throw error;
   }
-  const purgeJobs = services.flatMap((s) => ('purgeTombstones' in s ? [createTombstonePurgeJob({ purge: () => s.purgeTombstones() })] : []));
+  const purgeJobs = services.flatMap(({ service }) => (service.purgeTombstones ? [createTombstonePurgeJob({ purge: () => service.purgeTombstones!() })] : []));
   for (const job of purgeJobs) job.start();
   return {
     urls,
     async stop() {
       await Promise.all(purgeJobs.map((job) => job.stop()));
-      await Promise.all(services.map((s) => s.app.close()));
+      await Promise.all(services.map(({ service }) => service.app.close()));
     },
   };
 }

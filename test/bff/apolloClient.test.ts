@@ -36,6 +36,7 @@ afterAll(async () => {
 
 async function apolloClient(sub: string) {
   const sent: string[] = [];
+  const accepts: string[] = [];
   const token = await signDevToken({ sub });
   const link = createPersistedQueryLink(generatePersistedQueryIdsFromManifest({ loadManifest: () => manifest })).concat(
     new HttpLink({
@@ -43,11 +44,12 @@ async function apolloClient(sub: string) {
       headers: { authorization: `Bearer ${token}` },
       fetch: (input, init) => {
         sent.push(String(init?.body ?? ''));
+        accepts.push(new Headers(init?.headers).get('accept') ?? '');
         return fetch(input, init);
       },
     }),
   );
-  return { client: new ApolloClient({ link, cache: new InMemoryCache() }), sent };
+  return { client: new ApolloClient({ link, cache: new InMemoryCache() }), sent, accepts };
 }
 
 describe('Apollo Client with the persisted-query link', () => {
@@ -83,5 +85,36 @@ describe('Apollo Client with the persisted-query link', () => {
     expect(data.placeOrder.userErrors).toEqual([]);
     expect(data.placeOrder.order.status).toBe('PENDING');
     expect(sent.every((body) => !('query' in JSON.parse(body)))).toBe(true);
+  });
+});
+
+describe('Apollo Client with @defer, by hash', () => {
+  it('gets the profile first and the deferred orders after, merged into one result', async () => {
+    const { client, sent, accepts } = await apolloClient('demo');
+    const results: any[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const subscription = client.watchQuery({ query: gql(text('Account.graphql')), variables: { first: 2 } }).subscribe({
+        next(result) {
+          results.push(result);
+          if (result.data?.viewer?.orders) {
+            subscription.unsubscribe();
+            resolve();
+          }
+        },
+        error: reject,
+      });
+    });
+    expect(accepts[0]).toMatch(/^multipart\/mixed;\s*deferSpec=20220824/);
+    expect(JSON.parse(sent[0]!)).not.toHaveProperty('query');
+    expect(JSON.parse(sent[0]!).extensions.persistedQuery.sha256Hash).toBe(manifest.operations.find((o) => o.name === 'Account')!.id);
+    expect(sent).toHaveLength(1);
+    // The profile alone first, then the same result with the orders merged in.
+    expect(results[0].data.viewer.name).toBe('Demo User');
+    expect(results[0].data.viewer.orders).toBeUndefined();
+    const last = results.at(-1);
+    expect(last.errors).toBeUndefined();
+    expect(last.data.viewer.name).toBe('Demo User');
+    expect(last.data.viewer.orders.edges).toHaveLength(2);
+    expect(last.data.viewer.orders.edges[0].node.total.currency).toEqual(expect.any(String));
   });
 });

@@ -66,7 +66,8 @@ async function ordersOf(userId: string): Promise<string[]> {
  * optionally, its own URL for the orders service (a proxy that fails on cue).
  */
 async function startBff(env: Record<string, string>, ordersUrl = system.serviceUrls.orders): Promise<{ bff: Bff; url: string }> {
-  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', LOG_LEVEL: 'silent', ...env });
+  // As startTestSystem: no rate limit and no load shedding, which would refuse the test's own requests on a busy machine.
+  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', LOG_LEVEL: 'silent', RATE_LIMIT_PER_SECOND: '0', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', ...env });
   const bff = createBff({ config, database: system.database, serviceUrls: { ...system.serviceUrls, orders: ordersUrl }, bus: createInProcessBus(), logger: pino({ level: 'silent' }) });
   return { bff, url: await bff.start({ port: 0, host: '127.0.0.1' }) };
 }

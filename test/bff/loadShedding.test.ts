@@ -16,10 +16,10 @@ afterAll(() => system?.stop());
 const base = () => system.url.replace(/\/graphql$/, '');
 const query = () => fetch(system.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
 
-/** Blocks the event loop for 150 ms at a time, over and over, until stopped. */
-function hogEventLoop() {
+/** Blocks the event loop for `blockMs` at a time, over and over, until stopped. */
+function hogEventLoop(blockMs = 150) {
   const hog = setInterval(() => {
-    const until = Date.now() + 150;
+    const until = Date.now() + blockMs;
     while (Date.now() < until);
   }, 1);
   return () => clearInterval(hog);
@@ -86,4 +86,32 @@ describe('while the event loop lags', () => {
 it('serves again once the event loop keeps up', async () => {
   const response = await until(query, (r) => r.status === 200);
   expect(response.status).toBe(200);
+});
+
+// Every other test's system runs with load shedding off (test/support/startTestSystem.ts): on a
+// busy machine the event loop of a test process lags, and the BFF must not refuse the test's own
+// requests. Here the loop is blocked for longer than a whole sample at a time, so a BFF with the
+// default threshold (200 ms over 1 s samples) would be overloaded at every sample.
+describe('a system started with the test defaults, while the event loop lags past the default threshold', () => {
+  let defaults: TestSystem;
+  beforeAll(async () => {
+    defaults = await startTestSystem();
+  });
+  afterAll(() => defaults?.stop());
+
+  it('never sheds: load shedding is off in test systems', async () => {
+    const stop = hogEventLoop(1100);
+    try {
+      // Each request waits out at least one block, so these span several of the monitor's samples.
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i += 1) {
+        statuses.push((await fetch(defaults.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) })).status);
+      }
+      // The shedding system of this file, meanwhile, does shed: the lag is real.
+      expect((await until(query, (r) => r.status === 503)).status).toBe(503);
+      expect(statuses).toEqual([200, 200, 200, 200]);
+    } finally {
+      stop();
+    }
+  });
 });

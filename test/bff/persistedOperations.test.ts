@@ -95,7 +95,7 @@ describe('by hash over HTTP', () => {
   it("marks a GET of the viewer's data private, never public", async () => {
     const response = await fetch(getUrl(VIEWER), { headers: { 'apollo-require-preflight': 'true', authorization: `Bearer ${await signDevToken({ sub: 'demo' })}` } });
     expect(response.status).toBe(200);
-    expect(response.headers.get('cache-control')).toBe('private, no-cache');
+    expect(response.headers.get('cache-control')).toBe('private, max-age=30');
     expect(((await response.json()) as any).data.viewer.name).toBe('Demo User');
   });
 

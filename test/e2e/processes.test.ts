@@ -15,6 +15,7 @@ import { createInProcessBus } from '../../src/bus/index.js';
 import { createDatabase, type Database } from '../../src/db/index.js';
 import { startReferenceServices, type ReferenceServices } from '../../src/services/startReferenceServices.js';
 import { startFaultProxy, type FaultProxy } from '../support/startFaultProxy.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 // The real entry points as separate processes, built as `npm start` builds them.
 const HOME_QUERY = '{ viewer { id name } products(first: 5) { edges { node { name price { amount currency } } } } }';
@@ -219,7 +220,8 @@ describe('SIGTERM under load (npm start)', () => {
       PORT: String(await freePort()),
       DATA_DIR: 'memory://',
       CATALOG_URL: slowCatalog.url,
-      SHUTDOWN_DELAY_MS: '1000',
+      // Long enough that /ready and /health are both checked inside the window even on a busy machine.
+      SHUTDOWN_DELAY_MS: '4000',
       RATE_LIMIT_PER_SECOND: '0',
     });
     [, url] = (await bff.waitFor(/GraphiQL: (http:\/\/\S+\/graphql)/)) as unknown as [string, string];
@@ -267,7 +269,8 @@ describe('SIGTERM under load (npm start)', () => {
     };
     const load = Promise.all(Array.from({ length: 6 }, client));
 
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // The load is flowing (every client has had an answer), so requests are in flight at the signal.
+    await waitUntil(() => outcomes.length >= 6, { what: 'an answer for every client' });
     sigtermAt = Date.now();
     bff.child.kill('SIGTERM');
     // Readiness fails while requests are still served, so a load balancer stops routing here first.

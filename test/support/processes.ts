@@ -1,9 +1,28 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { projectRoot } from '../../src/util/projectRoot.js';
 
+import { serviceEnvName, serviceNames, type ServiceName } from '../../src/services/downstreamServices.js';
 import { freePort } from '../../src/util/freePort.js';
 
 export { freePort };
+
+/**
+ * The process groups of the processes started here that have not exited yet. The test environment
+ * (test/support/testEnvironment.cjs) kills what is left in it once the test file is done, so a
+ * test that timed out or threw before its own clean-up leaves no server running.
+ */
+const spawnedGroups: Set<number> = ((globalThis as { __spawnedProcessGroups?: Set<number> }).__spawnedProcessGroups ??= new Set());
+
+// The worker may also end without tearing the environment down (forceExit, a crash).
+process.once('exit', () => {
+  for (const pid of spawnedGroups) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+});
 
 export interface RunningProcess {
   child: ChildProcess;
@@ -16,11 +35,21 @@ export interface RunningProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `node <script> ...args` from the project root with `env` added to a clean environment. */
+/**
+ * Starts `node <script> ...args` from the project root with `env` added to a clean environment.
+ * Load shedding is off unless `env` sets OVERLOAD_EVENT_LOOP_DELAY_MS: on a busy machine the
+ * process's event loop lags and it would refuse the test's own requests with 503.
+ */
 export function startNode(script: string, args: string[], env: Record<string, string | undefined>): RunningProcess {
   const baseEnv = { ...process.env };
-  for (const key of ['DATABASE_URL', 'REDIS_URL', 'NODE_ENV', 'NODE_OPTIONS', 'PORT', 'USERS_URL', 'CATALOG_URL', 'ORDERS_URL']) delete baseEnv[key];
-  const child = spawn(process.execPath, [script, ...args], { cwd: projectRoot(), env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const key of ['DATABASE_URL', 'REDIS_URL', 'NODE_ENV', 'NODE_OPTIONS', 'PORT', ...serviceNames.map((name) => serviceEnvName(name, 'URL'))]) delete baseEnv[key];
+  // `detached`: the child leads a process group of its own, so that killing the group takes anything it started too.
+  const child = spawn(process.execPath, [script, ...args], { cwd: projectRoot(), env: { ...baseEnv, OVERLOAD_EVENT_LOOP_DELAY_MS: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const group = child.pid;
+  if (group !== undefined) {
+    spawnedGroups.add(group);
+    child.once('exit', () => spawnedGroups.delete(group));
+  }
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {
@@ -73,9 +102,11 @@ export function startNode(script: string, args: string[], env: Record<string, st
  * ports, once listening; `serviceEnv` points a BFF at them.
  */
 export async function startServicesProcess(env: Record<string, string | undefined>) {
-  const ports = { users: await freePort(), catalog: await freePort(), orders: await freePort() };
-  const services = startNode('dist/src/services/main.js', ['--seed'], { ...env, USERS_PORT: String(ports.users), CATALOG_PORT: String(ports.catalog), ORDERS_PORT: String(ports.orders) });
-  await services.waitFor(/orders service listening/);
-  const urls = { users: `http://127.0.0.1:${ports.users}`, catalog: `http://127.0.0.1:${ports.catalog}`, orders: `http://127.0.0.1:${ports.orders}` };
-  return { services, urls, serviceEnv: { USERS_URL: urls.users, CATALOG_URL: urls.catalog, ORDERS_URL: urls.orders } };
+  const ports = {} as Record<ServiceName, number>;
+  for (const name of serviceNames) ports[name] = await freePort();
+  const portEnv = Object.fromEntries(serviceNames.map((name) => [serviceEnvName(name, 'PORT'), String(ports[name])]));
+  const services = startNode('dist/src/services/main.js', ['--seed'], { ...env, ...portEnv });
+  await Promise.all(serviceNames.map((name) => services.waitFor(new RegExp(`${name} service listening`))));
+  const urls = Object.fromEntries(serviceNames.map((name) => [name, `http://127.0.0.1:${ports[name]}`])) as Record<ServiceName, string>;
+  return { services, urls, serviceEnv: Object.fromEntries(serviceNames.map((name) => [serviceEnvName(name, 'URL'), urls[name]])) };
 }

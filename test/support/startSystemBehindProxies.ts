@@ -1,7 +1,8 @@
 import type { Config } from '../../src/config/loadConfig.js';
 import { createInProcessBus } from '../../src/bus/index.js';
 import { createDatabase, type Database } from '../../src/db/index.js';
-import { serviceNames, startReferenceServices, type ReferenceServices, type ServiceName } from '../../src/services/startReferenceServices.js';
+import { serviceEnvName, serviceNames, type ServiceName } from '../../src/services/downstreamServices.js';
+import { startReferenceServices, type ReferenceServices } from '../../src/services/startReferenceServices.js';
 import { startFaultProxy, type FaultProxy } from './startFaultProxy.js';
 import type { SystemOptions } from '../../src/system/startSystem.js';
 import { startTestSystem, type TestSystem } from './startTestSystem.js';
@@ -20,7 +21,7 @@ export interface SystemBehindProxies {
 
 /**
  * The reference services, each on its own port with the demo data, a fault proxy in front of
- * each, and the BFF pointed at the proxies (`USERS_URL`, `CATALOG_URL`, `ORDERS_URL`). `env` is
+ * each, and the BFF pointed at the proxies (`USERS_URL`, `CATALOG_URL`, ...). `env` is
  * the BFF's environment (deadlines, budget, breaker).
  */
 export async function startSystemBehindProxies(env: Record<string, string> = {}, overrides: Partial<Config> = {}, options: Pick<SystemOptions, 'logger'> = {}): Promise<SystemBehindProxies> {
@@ -29,14 +30,30 @@ export async function startSystemBehindProxies(env: Record<string, string> = {},
   const bus = createInProcessBus();
   const running = {} as Record<ServiceName, ReferenceServices>;
   const ports = {} as Record<ServiceName, number>;
-  for (const name of serviceNames) {
-    running[name] = await startReferenceServices({ database, bus, names: [name], seed: true });
-    ports[name] = Number(new URL(running[name].urls[name]!).port);
-  }
   const proxies = {} as Record<ServiceName, FaultProxy>;
-  for (const name of serviceNames) proxies[name] = await startFaultProxy(running[name].urls[name]!);
-  const bff = await startTestSystem({ USERS_URL: proxies.users.url, CATALOG_URL: proxies.catalog.url, ORDERS_URL: proxies.orders.url, ...env }, overrides, options);
-  const alive = new Set<ServiceName>(serviceNames);
+  const alive = new Set<ServiceName>();
+  const stopAllButBff = async () => {
+    for (const proxy of Object.values(proxies)) await proxy.close();
+    for (const name of alive) await running[name].stop();
+    await bus.close();
+    await database.close();
+    await server?.drop();
+  };
+  let bff: TestSystem;
+  try {
+    for (const name of serviceNames) {
+      running[name] = await startReferenceServices({ database, bus, names: [name], seed: true });
+      alive.add(name);
+      ports[name] = Number(new URL(running[name].urls[name]!).port);
+    }
+    for (const name of serviceNames) proxies[name] = await startFaultProxy(running[name].urls[name]!);
+    const urlEnv = Object.fromEntries(serviceNames.map((name) => [serviceEnvName(name, 'URL'), proxies[name].url]));
+    bff = await startTestSystem({ ...urlEnv, ...env }, overrides, options);
+  } catch (error) {
+    // A start-up that failed half-way (e.g. timed out on a busy machine) leaves nothing running.
+    await stopAllButBff();
+    throw error;
+  }
 
   return {
     bff,
@@ -51,11 +68,7 @@ export async function startSystemBehindProxies(env: Record<string, string> = {},
     },
     async stop() {
       await bff.stop();
-      for (const proxy of Object.values(proxies)) await proxy.close();
-      for (const name of alive) await running[name].stop();
-      await bus.close();
-      await database.close();
-      await server?.drop();
+      await stopAllButBff();
     },
   };
 }

@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
+import type { ServiceName } from '../../services/downstreamServices.js';
 import type { Metrics } from '../metrics/createMetrics.js';
 import { backoffDelay } from './backoffDelay.js';
 import { createCircuitBreakers, type CircuitBreakerOptions } from './createCircuitBreakers.js';
 import { DownstreamResponseError, DownstreamUnavailableError } from './DownstreamErrors.js';
 import { parseRetryAfter } from './parseRetryAfter.js';
 
-export type ServiceName = 'users' | 'catalog' | 'orders';
-const SERVICES: readonly ServiceName[] = ['users', 'catalog', 'orders'];
+export type { ServiceName };
 
 export interface DownstreamCall {
   /** Only a `GET` is retried. @default 'GET' */
@@ -34,11 +34,15 @@ export interface DownstreamScope {
   deadline?: number;
 }
 
-export interface DownstreamClientOptions {
-  /** Base URL of each service. */
-  urls: Record<ServiceName, string>;
+/**
+ * `S`: the services it calls, by default those of the registry (src/services/downstreamServices.ts);
+ * each gets its base URL, deadline, circuit breaker and `service` metric label from `urls`.
+ */
+export interface DownstreamClientOptions<S extends string = ServiceName> {
+  /** Base URL of each service: the services this client calls. */
+  urls: Record<S, string>;
   /** Deadline of one call (one attempt), in ms: for every service, or per service. */
-  timeoutMs: number | Record<ServiceName, number>;
+  timeoutMs: number | Record<S, number>;
   /** Retries of an idempotent read (GET) after a refused or dropped connection, 429 or 502/503/504. Never for writes. @default 2 */
   retries?: number;
   /** Backoff of the first retry: a random delay up to this, doubling per retry. @default 50 */
@@ -49,7 +53,7 @@ export interface DownstreamClientOptions {
   breaker?: CircuitBreakerOptions;
   metrics: Metrics;
   /** Called after each call the service answered (any status), before the caller sees the answer; for test hooks. @default none */
-  afterCall?: (call: { service: ServiceName; route: string; status: number }) => void;
+  afterCall?: (call: { service: S; route: string; status: number }) => void;
 }
 
 const UNAVAILABLE_STATUSES = new Set([429, 502, 503, 504]);
@@ -72,14 +76,15 @@ const MIN_ATTEMPT_MS = 10;
  * client sees `DOWNSTREAM_UNAVAILABLE` on the fields that service feeds); an unexpected status →
  * `DownstreamResponseError` (masked).
  */
-export function createDownstreamClient({ urls, timeoutMs, retries = 2, retryBaseDelayMs = 50, retryMaxDelayMs = 1000, breaker = {}, metrics, afterCall }: DownstreamClientOptions) {
-  const timeouts: Record<ServiceName, number> = typeof timeoutMs === 'number' ? { users: timeoutMs, catalog: timeoutMs, orders: timeoutMs } : timeoutMs;
-  const longest = Math.max(...Object.values(timeouts));
+export function createDownstreamClient<S extends string = ServiceName>({ urls, timeoutMs, retries = 2, retryBaseDelayMs = 50, retryMaxDelayMs = 1000, breaker = {}, metrics, afterCall }: DownstreamClientOptions<S>) {
+  const services = Object.keys(urls) as S[];
+  const timeouts: Record<S, number> = typeof timeoutMs === 'number' ? (Object.fromEntries(services.map((service) => [service, timeoutMs])) as Record<S, number>) : timeoutMs;
+  const longest = Math.max(...services.map((service) => timeouts[service]));
   const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 64, headersTimeout: longest, bodyTimeout: longest });
-  const breakers = createCircuitBreakers(SERVICES, breaker, metrics);
+  const breakers = createCircuitBreakers(services, breaker, metrics);
 
   /** One HTTP request. Throws `DownstreamUnavailableError` (with `retryable`) or `DownstreamResponseError`. */
-  async function attempt<T>(service: ServiceName, { method = 'GET', path, route, body, expect = [200] }: DownstreamCall, deadlineMs: number, scope: DownstreamScope): Promise<DownstreamResponse<T>> {
+  async function attempt<T>(service: S, { method = 'GET', path, route, body, expect = [200] }: DownstreamCall, deadlineMs: number, scope: DownstreamScope): Promise<DownstreamResponse<T>> {
     const stopTimer = metrics.downstreamDuration.startTimer({ service, route });
     let status = 'error';
     try {
@@ -117,7 +122,7 @@ export function createDownstreamClient({ urls, timeoutMs, retries = 2, retryBase
     }
   }
 
-  async function call<T>(service: ServiceName, spec: DownstreamCall, scope: DownstreamScope = {}): Promise<DownstreamResponse<T>> {
+  async function call<T>(service: S, spec: DownstreamCall, scope: DownstreamScope = {}): Promise<DownstreamResponse<T>> {
     const attempts = (spec.method ?? 'GET') === 'GET' ? retries + 1 : 1;
     const deadline = scope.deadline ?? Infinity;
     for (let n = 0; ; n++) {
@@ -142,11 +147,11 @@ export function createDownstreamClient({ urls, timeoutMs, retries = 2, retryBase
     /** One call, retried and broken per this client's policy; with `scope`, within its budget and tagged with its request id. */
     call,
     /** The calls of one GraphQL request: its request id on every call, its budget capping every deadline. */
-    forRequest(scope: DownstreamScope): ScopedDownstream {
+    forRequest(scope: DownstreamScope): ScopedDownstream<S> {
       return { call: (service, spec) => call(service, spec, scope) };
     },
     /** The state of a service's circuit breaker. */
-    breakerState: (service: ServiceName) => breakers.state(service),
+    breakerState: (service: S) => breakers.state(service),
     async close() {
       breakers.shutdown();
       await agent.close();
@@ -155,8 +160,8 @@ export function createDownstreamClient({ urls, timeoutMs, retries = 2, retryBase
 }
 
 /** What resolvers and loaders get: calls bound to their request's id and budget. */
-export interface ScopedDownstream {
-  call<T>(service: ServiceName, spec: DownstreamCall): Promise<DownstreamResponse<T>>;
+export interface ScopedDownstream<S extends string = ServiceName> {
+  call<T>(service: S, spec: DownstreamCall): Promise<DownstreamResponse<T>>;
 }
 
-export type DownstreamClient = ReturnType<typeof createDownstreamClient>;
+export type DownstreamClient<S extends string = ServiceName> = ReturnType<typeof createDownstreamClient<S>>;

@@ -248,7 +248,10 @@ export type Query = {
    * part of the name, ignoring case; a cursor only works with the `search` it came from.
    */
   products: Maybe<ProductConnection>;
-  /** The authenticated user. Without a valid bearer token: `null` with an `UNAUTHENTICATED` error. */
+  /**
+   * The authenticated user. Without a valid bearer token: `null` with an `UNAUTHENTICATED` error.
+   * The profile may be kept on the device for 30 s (`Cache-Control: private, max-age=30`).
+   */
   viewer: Maybe<User>;
 };
 
@@ -535,6 +538,13 @@ export type CacheControlDirectiveArgs = {
 
 export type CacheControlDirectiveResolver<Result, Parent, ContextType = Context, Args = CacheControlDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type DeferDirectiveArgs = {
+  if?: Scalars['Boolean']['input'];
+  label?: Maybe<Scalars['String']['input']>;
+};
+
+export type DeferDirectiveResolver<Result, Parent, ContextType = Context, Args = DeferDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type IdempotentDirectiveArgs = { };
 
 export type IdempotentDirectiveResolver<Result, Parent, ContextType = Context, Args = IdempotentDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
@@ -725,5 +735,6 @@ export type Resolvers<ContextType = Context> = {
 
 export type DirectiveResolvers<ContextType = Context> = {
   cacheControl?: CacheControlDirectiveResolver<any, any, ContextType>;
+  defer?: DeferDirectiveResolver<any, any, ContextType>;
   idempotent?: IdempotentDirectiveResolver<any, any, ContextType>;
 };

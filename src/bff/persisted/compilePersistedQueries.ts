@@ -16,8 +16,11 @@ export function compilePersistedQueries(schema: GraphQLSchema, operations: Persi
     if (operation.type !== 'query') continue;
     // The generated serializer needs a JSON type for every leaf, which custom scalars (DateTime)
     // do not have: such an operation still runs compiled, and yoga serializes it with JSON.stringify.
-    const withSerializer = compileQuery(schema, operation.document, operation.name, { disablingCapturingStackErrors: true, customJSONSerializer: true });
-    const query = isCompiledQuery(withSerializer) ? withSerializer : compileQuery(schema, operation.document, operation.name, { disablingCapturingStackErrors: true });
+    // graphql-jit has no incremental delivery: a deferring query is compiled without its `@defer`,
+    // for the clients that want one complete response; multipart clients run it through yoga's executor.
+    const document = operation.withoutDefer ?? operation.document;
+    const withSerializer = compileQuery(schema, document, operation.name, { disablingCapturingStackErrors: true, customJSONSerializer: true });
+    const query = isCompiledQuery(withSerializer) ? withSerializer : compileQuery(schema, document, operation.name, { disablingCapturingStackErrors: true });
     if (isCompiledQuery(query)) compiled.set(operation.id, query);
   }
   return compiled;

@@ -3,3 +3,4 @@ export { loadPersistedOperations, ManifestError, type PersistedOperations, type 
 export { normalizeOperationText } from './normalizeOperationText.js';
 export { extractOperationId } from './extractOperationId.js';
 export { compilePersistedQueries } from './compilePersistedQueries.js';
+export type { CachePolicy } from './cachePolicy.js';

@@ -3,7 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kind, parse, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { cachePolicy, type CachePolicy } from './cachePolicy.js';
+import { deferValidationRules } from './deferValidationRules.js';
 import { normalizeDocument } from './normalizeOperationText.js';
+import { withoutDefer } from './withoutDefer.js';
 
 /** One operation a released client may send by id, prepared at start. */
 export interface PersistedOperation {
@@ -14,6 +16,8 @@ export interface PersistedOperation {
   body: string;
   /** Parsed and validated once; requests by id reuse it. */
   document: DocumentNode;
+  /** When the operation uses `@defer`: the same without it, for clients that do not accept `multipart/mixed`. */
+  withoutDefer?: DocumentNode;
   /** The manifests that list it (one per app version that shipped it). */
   files: string[];
   cachePolicy: CachePolicy;
@@ -98,13 +102,23 @@ export function loadPersistedOperations(schema: GraphQLSchema, dir: string): Per
         problems.push(`${where}: ${(error as Error).message}`);
         continue;
       }
-      const errors = validate(schema, document);
+      const errors = validate(schema, document, deferValidationRules());
       if (errors.length) {
         problems.push(`${where} no longer validates against the schema: ${errors.map((e) => e.message).join('; ')}`);
         continue;
       }
       const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-      byId.set(id, { id, name: entry.name, type: operation!.operation, body: entry.body, document, files: [file], cachePolicy: cachePolicy(schema, document) });
+      const stripped = withoutDefer(document);
+      byId.set(id, {
+        id,
+        name: entry.name,
+        type: operation!.operation,
+        body: entry.body,
+        document,
+        ...(stripped ? { withoutDefer: stripped } : {}),
+        files: [file],
+        cachePolicy: cachePolicy(schema, document),
+      });
     }
   }
   if (problems.length) throw new ManifestError(`Persisted operations that cannot be served:\n  ${problems.join('\n  ')}`);

@@ -1,28 +1,57 @@
 import { createHash } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
+import type { CachePolicy } from '../persisted/index.js';
 import { persistedOperationOf } from './usePersistedOperations.js';
 
+const NOT_CACHEABLE = 'private, no-cache';
+
 /**
- * GET by persisted id is cacheable HTTP: a 200 carries an `ETag` (a hash of the body) and a
- * `Cache-Control` from the operation's `@cacheControl` policy — `public, max-age=N` only when no
- * field is the viewer's, `private, no-cache` otherwise — and a repeat with a matching
- * `If-None-Match` answers 304 with no body, saving the phone the bytes.
+ * The `Cache-Control` of a complete answer: `public, max-age=N` when no field is the viewer's,
+ * `private, max-age=N` when one is and every field has a max age, `private, no-cache` otherwise
+ * and whenever the answer has errors (a partial result must not outlive the outage).
+ */
+export function cacheControlOf({ maxAge, scope }: CachePolicy, hasErrors: boolean): string {
+  if (hasErrors || maxAge <= 0) return NOT_CACHEABLE;
+  return `${scope === 'PUBLIC' ? 'public' : 'private'}, max-age=${maxAge}`;
+}
+
+/**
+ * Every 200 of a persisted operation, GET or POST, carries a `Cache-Control` from the operation's
+ * `@cacheControl` policy (Apollo Kotlin's normalized cache expires entries from it; URLCache and
+ * OkHttp's cache keep GETs by it). A GET also carries an `ETag` (a hash of the body), and a
+ * repeat with a matching `If-None-Match` answers 304 with no body, saving the phone the bytes.
+ * A streamed answer (`@defer`) is `private, no-cache`: its later parts' errors are not known when
+ * its headers go out.
  */
 export function useHttpCaching(): Plugin {
+  const withErrors = new WeakSet<Request>();
   return {
+    onResultProcess({ request, result }) {
+      if (Symbol.asyncIterator in (result as object)) return;
+      const results = (Array.isArray(result) ? result : [result]) as { errors?: readonly unknown[] }[];
+      if (results.some((r) => r.errors?.length)) withErrors.add(request);
+    },
     async onResponse({ request, response, setResponse, fetchAPI }) {
-      if (request.method !== 'GET' || response.status !== 200) return;
+      if (response.status !== 200) return;
       const operation = persistedOperationOf.get(request);
+      if (!operation) return;
       const type = response.headers.get('content-type') ?? '';
-      if (!operation || !type.includes('json')) return;
+      if (!type.includes('json')) {
+        if (!response.headers.has('cache-control')) response.headers.set('cache-control', NOT_CACHEABLE);
+        return;
+      }
+      const cacheControl = cacheControlOf(operation.cachePolicy, withErrors.has(request));
+      if (request.method !== 'GET') {
+        response.headers.set('cache-control', cacheControl);
+        return;
+      }
       const body = new Uint8Array(await response.arrayBuffer());
       const etag = `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
-      const { maxAge, scope } = operation.cachePolicy;
       const headers = new fetchAPI.Headers(response.headers);
       // Copied headers can lose yoga's content type to later plugins' get() (compression then skipped the body).
       headers.set('content-type', type);
       headers.set('etag', etag);
-      headers.set('cache-control', scope === 'PUBLIC' && maxAge > 0 ? `public, max-age=${maxAge}` : 'private, no-cache');
+      headers.set('cache-control', cacheControl);
       headers.append('vary', 'Authorization, Accept, Accept-Encoding');
       const ifNoneMatch = request.headers.get('if-none-match');
       if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')) {

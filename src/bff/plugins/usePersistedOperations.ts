@@ -2,6 +2,7 @@ import type { DocumentNode, ExecutionResult } from 'graphql';
 import type { CompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 import { clientError, ErrorCode } from '../errors/index.js';
+import { acceptsDefer } from '../transport/acceptsDefer.js';
 import { extractOperationId, normalizeOperationText, type PersistedOperation, type PersistedOperations } from '../persisted/index.js';
 
 export type PersistedOperationsMode = 'require' | 'allowlist' | 'off';
@@ -9,8 +10,9 @@ export type PersistedOperationsMode = 'require' | 'allowlist' | 'off';
 export interface UsePersistedOperationsOptions {
   operations: PersistedOperations;
   /**
-   * `require`: only ids; text is refused. `allowlist`: ids, or text whose normalized form is a
-   * manifest body. `off`: ids and any text (development).
+   * `require`: only ids, and the text of a subscription whose normalized form is a manifest body
+   * (Apollo iOS sends subscriptions as text); any other text is refused. `allowlist`: ids, or
+   * text whose normalized form is a manifest body. `off`: ids and any text (development).
    */
   mode: PersistedOperationsMode;
   /** Called once per request that resolved to a persisted operation (usage metrics). */
@@ -46,6 +48,8 @@ export const persistedOperationOf = new WeakMap<Request, PersistedOperation>();
  */
 export function usePersistedOperations({ operations, mode, onOperation, compiled }: UsePersistedOperationsOptions): Plugin {
   const prepared = new WeakMap<Request, DocumentNode>();
+  // A client may print a body with other whitespace and indentation (Apollo iOS sends its own).
+  const longestSubscriptionText = 4 * Math.max(0, ...[...operations.byId.values()].filter((op) => op.type === 'subscription').map((op) => op.body.length)) + 1024;
   return {
     onParams({ params, request, setParams }) {
       const documentId = (params as { documentId?: unknown }).documentId ?? (request.method === 'GET' ? new URL(request.url).searchParams.get('documentId') ?? undefined : undefined);
@@ -55,13 +59,18 @@ export function usePersistedOperations({ operations, mode, onOperation, compiled
         operation = HEX64.test(id) ? operations.byId.get(id) : undefined;
         if (!operation) throw notInList(id);
       } else if (mode !== 'off' && typeof params.query === 'string') {
-        if (mode === 'require') throw idRequired();
+        // In `require` mode only a subscription's text can pass: text far longer than any of them is not parsed.
+        if (mode === 'require' && params.query.length > longestSubscriptionText) throw idRequired();
         const normalized = normalizeOperationText(params.query);
         operation = normalized === null ? undefined : operations.byNormalizedText.get(normalized);
+        // Apollo iOS sends a subscription's text, never its hash (design.md §11): in `require`
+        // mode that text is let through when it is a manifest body; any other text is refused.
+        if (mode === 'require' && operation?.type !== 'subscription') throw idRequired();
         if (!operation) throw notInList('(text)');
       }
       if (!operation) return;
-      prepared.set(request, operation.document);
+      // A client that does not accept multipart parts gets one complete response: the operation without its `@defer`.
+      prepared.set(request, operation.withoutDefer && !acceptsDefer(request.headers.get('accept')) ? operation.withoutDefer : operation.document);
       persistedOperationOf.set(request, operation);
       onOperation?.(operation, request);
       const { documentId: _documentId, ...rest } = params as typeof params & { documentId?: unknown };
@@ -69,7 +78,11 @@ export function usePersistedOperations({ operations, mode, onOperation, compiled
     },
     onParse({ context, setParsedDocument }) {
       const document = prepared.get((context as { request: Request }).request);
-      if (document) setParsedDocument(document);
+      if (!document) return;
+      setParsedDocument(document);
+      // Yoga's document cache, keyed by the text, runs after this hook and would hand back whichever
+      // variant (with or without `@defer`) it saw first.
+      return ({ replaceParseResult }) => replaceParseResult(document);
     },
     onValidate({ context, setResult }) {
       // Validated against this schema at start (the server does not start otherwise).
@@ -77,7 +90,10 @@ export function usePersistedOperations({ operations, mode, onOperation, compiled
     },
     onExecute({ args, setExecuteFn }) {
       if (!compiled) return;
-      const operation = persistedOperationOf.get((args.contextValue as { request: Request }).request);
+      const request = (args.contextValue as { request: Request }).request;
+      const operation = persistedOperationOf.get(request);
+      // Compiled without `@defer`: the deferring variant runs on yoga's executor (incremental delivery).
+      if (operation?.withoutDefer && args.document !== operation.withoutDefer) return;
       const query = operation && compiled.get(operation.id);
       if (!query) return;
       // Yoga serializes a result with its own `stringify` when it has one; with errors, JSON.stringify.

@@ -1,9 +1,12 @@
 import type { ExecutionResult, GraphQLError } from 'graphql';
 import WebSocket from 'ws';
 
+/** The message type an event goes out as: `next` in graphql-transport-ws, `data` in the legacy graphql-ws. */
+export type FrameType = 'next' | 'data';
+
 interface Member {
   socket: WebSocket;
-  /** `{"id":"<id>","type":"next","payload":` — the start of every `next` frame for this subscriber. */
+  /** `{"id":"<id>","type":"next","payload":` — the start of every event frame for this subscriber. */
   frameStart: string;
   end(error?: unknown): void;
 }
@@ -71,10 +74,11 @@ export function createSubscriptionGroups() {
   return {
     /**
      * Adds a subscriber (`id` on `socket`) to the group `key`, whose stream is `source` if the
-     * group is new; otherwise `source` is closed unused. Returns what graphql-ws iterates for
-     * this operation: it yields nothing (the group writes the frames) and ends with the group.
+     * group is new; otherwise `source` is closed unused. Returns what the socket's protocol
+     * iterates for this operation: it yields nothing (the group writes the frames, as `type`
+     * messages) and ends with the group.
      */
-    join(key: string, source: AsyncIterable<ExecutionResult>, socket: WebSocket, id: string): AsyncIterableIterator<ExecutionResult> {
+    join(key: string, source: AsyncIterable<ExecutionResult>, socket: WebSocket, id: string, type: FrameType = 'next'): AsyncIterableIterator<ExecutionResult> {
       let group = groups.get(key);
       if (group) {
         void source[Symbol.asyncIterator]().return?.()?.catch(() => {});
@@ -88,7 +92,7 @@ export function createSubscriptionGroups() {
       ended.catch(() => {});
       const member: Member = {
         socket,
-        frameStart: `{"id":${JSON.stringify(id)},"type":"next","payload":`,
+        frameStart: `{"id":${JSON.stringify(id)},"type":"${type}","payload":`,
         end: (error) => (error === undefined ? settle.resolve(done) : settle.reject(error)),
       };
       group.members.add(member);

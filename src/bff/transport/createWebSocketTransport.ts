@@ -1,19 +1,15 @@
 import type { IncomingMessage, Server } from 'node:http';
-import { GraphQLError, parse, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import type { Duplex } from 'node:stream';
+import { parse, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { TokenVerifier } from '../../auth/index.js';
-import { authenticate } from '../auth/authenticate.js';
 import type { Context } from '../context.js';
-import { ErrorCode } from '../errors/index.js';
-import { refusalError } from '../limits/index.js';
-import { extractOperationId, type PersistedOperations } from '../persisted/index.js';
-import { withCode } from '../plugins/useErrorCodes.js';
-import type { EndsSubscriptionsAtTokenExpiry } from '../plugins/useSubscriptionExpiry.js';
-import { sharedSubscriptionKey } from '../subscriptions/sharedSubscriptionKey.js';
-import { SocketCloseCode, type MessageAllowance, type SocketGate } from './createSocketGate.js';
-import { createSubscriptionGroups } from './createSubscriptionGroups.js';
+import type { PersistedOperations } from '../persisted/index.js';
+import { createSocketOperations, socketError, type ConnectionParams } from './createSocketOperations.js';
+import type { SocketGate } from './createSocketGate.js';
+import { LEGACY_SUBPROTOCOL, useSubscriptionsTransportWs } from './useSubscriptionsTransportWs.js';
 
 export interface WebSocketTransportOptions {
   httpServer: Server;
@@ -40,35 +36,26 @@ export interface WebSocketTransportOptions {
   shareSubscriptionsOf?: PersistedOperations;
   /**
    * Sockets per client, messages per socket, and the admission (load shedding, the client's rate)
-   * of every operation, shared with HTTP. Absent: none of these limits.
+   * of every operation, shared with HTTP, for both subprotocols. Absent: none of these limits.
    */
   gate?: SocketGate;
   /** The client's address from the upgrade request (behind trusted proxies, from `X-Forwarded-For`): whom an anonymous socket counts against. */
   addressOf?: (request: IncomingMessage) => string;
 }
 
-/** What the transport knows of one socket: whom it counts against, and its message allowance. */
-interface SocketState {
-  /** `sub:<id>` once authenticated, else `ip:<address>`: the same keys as HTTP's rate limit. */
-  client: string;
-  messages: MessageAllowance;
-}
+const MODERN_SUBPROTOCOL = 'graphql-transport-ws';
 
-type ConnectionParams = Record<string, unknown> | undefined;
-
-/** `Authorization` or `authorization` from `connection_init`, as Apollo Kotlin / iOS and graphql-ws clients send it. */
-function authorizationOf(params: ConnectionParams): string | undefined {
-  const value = params?.Authorization ?? params?.authorization;
-  return typeof value === 'string' ? value : undefined;
-}
-
-const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> => typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+/** The subprotocols a client offers in `Sec-WebSocket-Protocol`. */
+const offeredSubprotocols = (header: string | string[] | undefined) => new Set((Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((p) => p.trim()));
 
 /**
- * graphql-ws (`graphql-transport-ws`) on the HTTP server's GraphQL path. Every operation goes
- * through yoga's own pipeline (`getResultForParams`), so persisted operations, auth, masking
- * and limits apply exactly as on HTTP; graphql-ws only carries the result. A rejected operation
- * is an `error` message for its id and the socket stays open.
+ * GraphQL over WebSocket on the HTTP server's GraphQL path, in both subprotocols Apollo's clients
+ * speak, chosen by `Sec-WebSocket-Protocol`: `graphql-transport-ws` (graphql-ws; Apollo Kotlin 5,
+ * web clients) and the legacy `graphql-ws` (subscriptions-transport-ws; Apollo Kotlin 4's and
+ * Apollo iOS's default). A client offering both gets `graphql-transport-ws`. Both run every
+ * operation through the same socket operations (`createSocketOperations`): yoga's own pipeline,
+ * so persisted operations, auth, masking and limits apply exactly as on HTTP; the subprotocol
+ * only carries the result. A rejected operation is answered for its id and the socket stays open.
  */
 export function createWebSocketTransport({
   httpServer,
@@ -83,35 +70,38 @@ export function createWebSocketTransport({
   allowedOrigins = '*',
   shareSubscriptionsOf,
   gate,
-  addressOf = (request) => request.socket.remoteAddress ?? 'unknown',
+  addressOf,
 }: WebSocketTransportOptions) {
-  const groups = createSubscriptionGroups();
-  const states = new WeakMap<object, SocketState>();
-  function stateOf(socket: object, request: IncomingMessage): SocketState {
-    let state = states.get(socket);
-    if (!state) states.set(socket, (state = { client: `ip:${addressOf(request)}`, messages: gate?.messages() ?? { take: () => true } }));
-    return state;
-  }
-  const rateLimited = (message: string) => new GraphQLError(message, { extensions: { code: ErrorCode.RateLimited } });
-  /** Whom each authenticated socket belongs to, from its `connection_init` (for shared streams). */
-  const viewerOfSocket = new WeakMap<object, string>();
-  const wss = new WebSocketServer({
-    server: httpServer,
-    path: endpoint,
+  const operations = createSocketOperations({ yoga, verifier, endpoint, maxOperations, shareSubscriptionsOf, ...(gate ? { gate } : {}), ...(addressOf ? { addressOf } : {}) });
+  const options = {
+    noServer: true,
     maxPayload,
     // Browsers send Origin and follow no CORS rules for WebSockets: a page of another site could
     // otherwise open a socket with the user's cookies. Native apps send no Origin.
     verifyClient: ({ origin }: { origin?: string }) => !origin || allowedOrigins === '*' || allowedOrigins.includes(origin.replace(/\/+$/, '')),
-  });
+  };
+  const wss = new WebSocketServer(options);
+  const legacyWss = new WebSocketServer({ ...options, handleProtocols: () => LEGACY_SUBPROTOCOL });
+  const servers = [wss, legacyWss];
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const { pathname } = new URL(request.url ?? '/', 'http://localhost');
+    if (pathname !== endpoint) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    const offered = offeredSubprotocols(request.headers['sec-websocket-protocol']);
+    const target = !offered.has(MODERN_SUBPROTOCOL) && offered.has(LEGACY_SUBPROTOCOL) ? legacyWss : wss;
+    target.handleUpgrade(request, socket, head, (client) => target.emit('connection', client, request));
+  };
+  httpServer.on('upgrade', onUpgrade);
   // A client that stopped reading: its socket's send buffer grows; past the limit it is dropped
   // (nothing more can be sent to it, not even a close frame), so it costs bounded memory.
   const watchdog = setInterval(() => {
-    for (const client of wss.clients) if (client.bufferedAmount > maxBufferedBytes) client.terminate();
+    for (const server of servers) for (const client of server.clients) if (client.bufferedAmount > maxBufferedBytes) client.terminate();
   }, 1_000);
   watchdog.unref();
   // graphql-ws only needs a document to pick execute or subscribe; the real one ran in yoga.
   const carrier = parse('{ __typename }');
-  const origin = `http://localhost${endpoint}`;
 
   const server = useServer<ConnectionParams>(
     {
@@ -123,104 +113,34 @@ export function createWebSocketTransport({
         }
         return value;
       },
-      async onConnect(ctx) {
-        const socket = ctx.extra.socket;
-        const state = stateOf(socket, ctx.extra.request);
-        const authorization = authorizationOf(ctx.connectionParams);
-        let claims: Awaited<ReturnType<typeof authenticate>> = null;
-        if (authorization) {
-          try {
-            claims = await authenticate(verifier, authorization);
-          } catch (error) {
-            if (error instanceof GraphQLError && error.extensions?.code === ErrorCode.AuthUnavailable) {
-              // Not the token's fault: the client reconnects later with the same token. graphql-ws
-              // then closes with 4403 too, which a closing socket ignores.
-              socket.close(SocketCloseCode.TryAgainLater, 'Identity provider unavailable; retry later');
-            }
-            return false; // 4403: the client refreshes its token and reconnects
-          }
-          state.client = `sub:${claims!.sub}`;
-        }
-        const release = gate?.openSocket(state.client);
-        if (gate && !release) {
-          socket.close(SocketCloseCode.TryAgainLater, 'Too many sockets for this client; retry later');
-          return false;
-        }
-        if (release) socket.once('close', release);
-        if (claims) {
-          viewerOfSocket.set(socket, claims.sub);
-          // A live socket ends when its token does, so a revoked user cannot listen forever.
-          const ms = claims.exp * 1000 - Date.now();
-          const timer = setTimeout(() => socket.close(4403, 'Token expired'), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
-          timer.unref();
-          socket.once('close', () => clearTimeout(timer));
-        }
-        return true;
-      },
-      // Pings and pongs draw on the socket's message allowance too; a socket past it is closed.
-      onPing(ctx) {
-        if (!stateOf(ctx.extra.socket, ctx.extra.request).messages.take()) ctx.extra.socket.close(SocketCloseCode.PolicyViolation, 'Too many messages');
-      },
-      onPong(ctx) {
-        if (!stateOf(ctx.extra.socket, ctx.extra.request).messages.take()) ctx.extra.socket.close(SocketCloseCode.PolicyViolation, 'Too many messages');
-      },
-      async onSubscribe(ctx, subscriptionId, payload) {
-        // Each refusal is an `error` for this operation's id only: the socket and its other operations run on.
-        const state = stateOf(ctx.extra.socket, ctx.extra.request);
-        if (!state.messages.take()) return [rateLimited('Too many messages on this socket: slow down.')];
-        if (Object.keys(ctx.subscriptions).length > maxOperations) {
-          return [rateLimited(`At most ${maxOperations} operations may run at once on one socket; complete one first.`)];
-        }
-        const refusal = await gate?.admitOperation(state.client);
-        if (refusal) return [refusalError(refusal)];
-        const authorization = authorizationOf(ctx.connectionParams);
-        const request = new Request(origin, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+      onConnect: (ctx) => operations.connect(ctx.extra.socket, ctx.connectionParams, ctx.extra.request),
+      // Pings and pongs draw on the socket's message allowance too (a `subscribe` does in `run`).
+      onPing: (ctx) => void operations.message(ctx.extra.socket),
+      onPong: (ctx) => void operations.message(ctx.extra.socket),
+      async onSubscribe(ctx, id, payload) {
+        const outcome = await operations.run({
+          socket: ctx.extra.socket,
+          connectionParams: ctx.connectionParams,
+          id,
+          payload,
+          running: Object.keys(ctx.subscriptions).length,
+          frameType: 'next',
         });
-        const params = {
-          query: payload.query || undefined,
-          operationName: payload.operationName ?? undefined,
-          variables: payload.variables ?? undefined,
-          extensions: payload.extensions ?? undefined,
-        };
-        let result: ExecutionResult | AsyncIterable<ExecutionResult> | undefined;
-        try {
-          // This transport closes the socket at the token's exp itself (4403): no per-operation end.
-          const serverContext: EndsSubscriptionsAtTokenExpiry & Record<string, unknown> = { endsSubscriptionsAtTokenExpiry: true };
-          result = await yoga.getResultForParams({ params, request }, serverContext);
-        } catch (error) {
-          const graphqlError = error instanceof GraphQLError ? error : new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
-          return [withCode(graphqlError, true) as GraphQLError];
-        }
-        if (!result) return [new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })];
-        if (!isAsyncIterable(result) && result.data == null && result.errors?.length) {
-          return result.errors.map((e) => withCode(e, true) as GraphQLError);
-        }
-        if (shareSubscriptionsOf && isAsyncIterable(result)) {
-          const id = extractOperationId(params);
-          const key = id ? sharedSubscriptionKey(shareSubscriptionsOf.byId.get(id), params, viewerOfSocket.get(ctx.extra.socket)) : undefined;
-          if (key) return { schema, document: carrier, rootValue: groups.join(key, result, ctx.extra.socket, subscriptionId), contextValue: {} };
-        }
-        return { schema, document: carrier, rootValue: result, contextValue: {} };
+        if ('errors' in outcome) return outcome.errors;
+        return { schema, document: carrier, rootValue: outcome.result, contextValue: {} };
       },
       execute: (args) => args.rootValue as ExecutionResult,
       subscribe: (args) => args.rootValue as AsyncIterable<ExecutionResult>,
-      onError(_ctx, _id, _payload, errors) {
-        // Strip yoga's transport-only extensions (http status and headers) from what goes on the socket.
-        return errors.map((e) => {
-          const { http: _http, ...extensions } = e.extensions ?? {};
-          return { ...e.toJSON(), extensions };
-        });
-      },
+      onError: (_ctx, _id, _payload, errors) => errors.map(socketError),
     },
     wss,
   );
+  const legacy = useSubscriptionsTransportWs(legacyWss, { operations, connectionInitWaitTimeout });
 
   return {
     /** Subscribers of shared streams (see `createSubscriptionGroups`). */
     get sharedSubscribers() {
-      return groups.subscribers;
+      return operations.sharedSubscribers;
     },
     /**
      * Closes every socket with 1001 (going away), so clients reconnect elsewhere. A client that
@@ -228,12 +148,15 @@ export function createWebSocketTransport({
      */
     async close(graceMs = 2_000) {
       clearInterval(watchdog);
-      for (const client of wss.clients) client.close(1001, 'Server shutting down');
+      httpServer.off('upgrade', onUpgrade);
+      const clients = () => servers.flatMap((s) => [...s.clients]);
+      for (const client of clients()) client.close(1001, 'Server shutting down');
       const deadline = Date.now() + graceMs;
-      while ([...wss.clients].some((c) => c.readyState !== c.CLOSED) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      for (const client of wss.clients) client.terminate();
+      while (clients().some((c) => c.readyState !== c.CLOSED) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      for (const client of clients()) client.terminate();
       await server.dispose();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await legacy.dispose();
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     },
   };
 }

@@ -1,0 +1,57 @@
+// The HTTP comparison: which request each scenario sends, and which server answers it. Every
+// server answers every scenario it serves with the BFF's exact bytes, so the rows of one
+// scenario are the same work on different servers.
+
+/** The HTTP scenarios, in table order. */
+export const HTTP_SCENARIOS = {
+  S1: 'S1 trivial `{ __typename }`',
+  S2: 'S2 orders screen, text',
+  S3: 'S3 orders screen, by hash, POST',
+  S3get: 'S3 orders screen, by hash, GET',
+} as const;
+export type ScenarioId = keyof typeof HTTP_SCENARIOS;
+
+export interface HttpServer {
+  label: string;
+  /** How it is configured (printed with the table, so a reader knows what each row ran). */
+  settings: string;
+  /** The scenarios it is measured on. */
+  scenarios: readonly ScenarioId[];
+}
+
+/** The servers, in table order within a scenario. */
+export const HTTP_SERVERS = {
+  bff: {
+    label: 'mobile-bff',
+    settings:
+      '`dist/src/main.js` as `npm start` runs it, every production feature on: access log at `info` (one JSON line per request, to a file), metrics (prom-client, per request and per downstream call), request id, auth (ES256 bearer token; claims remembered per token), rate limiter (in memory, 1,000,000/s per client: a limit the load does not reach), load shedding (event-loop delay 200 ms, its default: not reached), circuit breaker per service, a deadline per downstream call within the 5 s request budget, retries of reads, persisted-operation checks (`PERSISTED_OPERATIONS=off` so that S1/S2 may send text; a request by hash takes the same path as in production\'s `require`), graphql-armor limits on text, CSRF prevention, compression, HTTP caching headers. No response cache exists yet (none to switch off).',
+    scenarios: ['S1', 'S2', 'S3', 'S3get'],
+  },
+  yoga: {
+    label: 'stock GraphQL Yoga 5',
+    settings:
+      '`bench/servers/stockYoga.ts`: `createYoga` on node:http with its defaults (default plugins, parse/validate cache, masked errors) and `@graphql-yoga/plugin-persisted-operations` looking hashes up in the same manifests (`allowArbitraryOperations: true`, so text runs too). No access log, metrics, rate limit, breaker or deadlines.',
+    scenarios: ['S1', 'S2', 'S3'],
+  },
+  mercurius: {
+    label: 'Mercurius + graphql-jit',
+    settings:
+      "`bench/servers/mercurius.ts`: Fastify 5 + Mercurius 16, `jit: 1`, its default parse/validate cache, Fastify's defaults (no logger); persisted queries by Mercurius's documented custom provider (`persistedQueryDefaults.automatic()` reading Apollo's `extensions.persistedQuery`, with `getQueryFromHash` from the same manifests and nothing saved from clients).",
+    scenarios: ['S1', 'S2', 'S3'],
+  },
+  ablation: {
+    label: 'mobile-bff, FAST_PATHS=off (ablation)',
+    settings:
+      'The BFF as above with `FAST_PATHS=off`: no persisted queries compiled at start (graphql-js executes), yoga\'s parse/validate cache off, every token\'s signature verified. An ablation of the BFF\'s own fast paths, not a baseline: no user of stock yoga turns its cache off.',
+    scenarios: ['S2', 'S3'],
+  },
+  ceiling: {
+    label: 'bare node:http (ceiling)',
+    settings: '`bench/servers/bare.ts`: reads the request body and answers the BFF\'s exact bytes and content type for that scenario, nothing else.',
+    scenarios: ['S1', 'S2', 'S3'],
+  },
+} as const satisfies Record<string, HttpServer>;
+export type ServerId = keyof typeof HTTP_SERVERS;
+
+/** The servers the other rows are compared with (their CPU per request ÷ the row's). */
+export const BASELINES = ['yoga', 'mercurius', 'ceiling'] as const satisfies readonly ServerId[];
