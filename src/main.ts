@@ -34,6 +34,13 @@ if (config.nodeEnv === 'production') {
 }
 process.stdout.write(`${lines.join('\n')}\n`);
 
+// Ship or retire an app release without a restart: the manifest folder is also watched, SIGHUP
+// reloads it at once (e.g. where file events do not arrive, as on some network file systems).
+process.on('SIGHUP', () => {
+  logger.info('SIGHUP: reloading the persisted-operation manifests');
+  system.bff.reloadPersistedOperations();
+});
+
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {

@@ -189,6 +189,11 @@ export type Product = Node & {
   price: Money;
   /** The catalog's own key. */
   sku: Scalars['String']['output'];
+  /**
+   * The 128 × 128 image of the 3.x apps' lists (`npm run schema:usage -- --deprecated` tells which app versions still ask for it).
+   * @deprecated Use `imageUrl(size: 128)`.
+   */
+  thumbnailUrl?: Maybe<Scalars['String']['output']>;
   updatedAt: Scalars['DateTime']['output'];
 };
 

@@ -21,9 +21,12 @@ import { maskError } from './errors/index.js';
 import { createIdempotencyStore, createRequestIdempotency } from './idempotency/index.js';
 import { clientAddress, createAdmission, createEventLoopMonitor, createMemoryRateLimiter, createRedisRateLimiter } from './limits/index.js';
 import { createLoaders } from './loaders/createLoaders.js';
+import { clientLabels } from './metrics/clientLabels.js';
 import { createMetrics } from './metrics/createMetrics.js';
 import type { UserModel } from './models.js';
-import { compilePersistedQueries, loadPersistedOperations, ManifestError } from './persisted/index.js';
+import { ManifestError, watchPersistedOperations, type PersistedOperations } from './persisted/index.js';
+import { clientIdentityOf, createClientVersionPolicy, type ClientIdentity } from './clients/index.js';
+import { useClientVersionPolicy } from './plugins/useClientVersionPolicy.js';
 import { useAdmission } from './plugins/useAdmission.js';
 import { useCompression } from './plugins/useCompression.js';
 import { useCors } from './plugins/useCors.js';
@@ -72,13 +75,11 @@ query Home {
 }
 `;
 
-/** Label values from a client header: bounded in length and alphabet, so metrics cannot explode. */
-const label = (value: string | null) => (value ? value.replace(/[^\w.+-]/g, '_').slice(0, 64) : 'unknown');
-
 /**
  * The BFF: graphql-yoga on node:http, graphql-ws on the same port and path. Creating it loads the
  * schema and validates every persisted-operation manifest (a `ManifestError` means it must not
- * start). `start()` migrates the BFF's tables, listens and starts purging expired idempotency
+ * start); from `start()` on, the manifest folder is watched and reloaded on change
+ * (`reloadPersistedOperations()` for SIGHUP). `start()` migrates the BFF's tables, listens and starts purging expired idempotency
  * keys; `stop()` drains: `/ready` fails first (for `shutdownDelayMs`), then the listener closes,
  * in-flight requests finish, WebSockets close with 1001, the purge stops, and the downstream
  * connections and the rate limiter's Redis close.
@@ -86,13 +87,29 @@ const label = (value: string | null) => (value ? value.replace(/[^\w.+-]/g, '_')
 export function createBff({ config, database, serviceUrls, bus, logger, plugins: extraPlugins = [] }: BffOptions) {
   const production = config.nodeEnv === 'production';
   const schema = createSchema();
-  const operations = loadPersistedOperations(schema, resolve(config.persistedQueriesDir));
-  if (config.persistedOperations === 'require' && operations.byId.size === 0) {
+  const metrics = createMetrics();
+  const persisted = watchPersistedOperations({
+    schema,
+    dir: resolve(config.persistedQueriesDir),
+    compile: config.fastPaths,
+    logger,
+    onReload: (result) => metrics.manifestReloads.inc({ result }),
+  });
+  const operations = (): PersistedOperations => persisted.current.operations;
+  if (config.persistedOperations === 'require' && operations().byId.size === 0) {
     throw new ManifestError(
       `PERSISTED_QUERIES_DIR: no persisted operation in ${resolve(config.persistedQueriesDir)}, and PERSISTED_OPERATIONS=require runs only those: every request would be refused. Add the apps' manifests (*.json), or set PERSISTED_OPERATIONS.`,
     );
   }
-  const metrics = createMetrics();
+  // Metric labels for apollographql-client-name / -version, bounded by the manifests serving now.
+  const labelsOf = new WeakMap<PersistedOperations, ReturnType<typeof clientLabels>>();
+  const clientLabelsOf = ({ name, version }: ClientIdentity) => {
+    const current = operations();
+    let labels = labelsOf.get(current);
+    if (!labels) labelsOf.set(current, (labels = clientLabels(current.manifests)));
+    return labels(name, version);
+  };
+  const versionPolicy = createClientVersionPolicy(config.clientVersions);
   const { resilience, limits, lifecycle } = config;
   const crashAfter = config.nodeEnv === 'test' ? config.testHooks.crashAfterDownstreamWrite : undefined;
   const downstreamClient = createDownstreamClient({
@@ -190,12 +207,21 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     ...(config.corsOrigins === '*' || config.corsOrigins.length > 0 ? [useCors({ origins: config.corsOrigins })] : []),
     useAdmission<NodeServerContext>({ admission, keyOf: clientKey }) as Plugin,
     useCsrfPrevention(),
+    // Before the allowlist: an app too old to be served is told to update, not that its operation is unknown.
+    ...(versionPolicy.empty
+      ? []
+      : [
+          useClientVersionPolicy({
+            policy: versionPolicy,
+            onRefused: (client) => metrics.upgradeRequired.inc(clientLabelsOf(client)),
+            onSunset: (client) => metrics.sunsetResponses.inc(clientLabelsOf(client)),
+          }),
+        ]),
     usePersistedOperations({
       operations,
       mode: config.persistedOperations,
-      ...(config.fastPaths ? { compiled: compilePersistedQueries(schema, operations) } : {}),
-      onOperation: (operation, request) =>
-        metrics.operations.inc({ operation: operation.name, client_name: label(request.headers.get('apollographql-client-name')), client_version: label(request.headers.get('apollographql-client-version')) }),
+      ...(config.fastPaths ? { compiled: () => persisted.current.compiled } : {}),
+      onOperation: (operation, request) => metrics.operations.inc({ operation: operation.name, ...clientLabelsOf(clientIdentityOf(request.headers)) }),
     }),
     useHttpCaching(),
     useIncrementalDelivery({ maskError: maskUnexpected }),
@@ -264,7 +290,15 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     yoga,
     server,
     metrics,
-    operations,
+    /** The persisted operations serving now. */
+    get operations() {
+      return operations();
+    },
+    /**
+     * Reloads the manifest folder now (SIGHUP), validated as at start. `false`: a manifest was
+     * refused (logged), and the previous set keeps serving.
+     */
+    reloadPersistedOperations: () => persisted.reload(),
     /** Where Prometheus scrapes, once started: `/metrics` on `METRICS_PORT`, or on the public port in development without one. */
     get metricsUrl() {
       if (!url) throw new Error('The BFF is not started: call start() first.');
@@ -298,6 +332,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
         addressOf: (req) => clientAddress(req.socket.remoteAddress, typeof req.headers['x-forwarded-for'] === 'string' ? req.headers['x-forwarded-for'] : null, limits.trustProxyHops),
         ...(config.fastPaths ? { shareSubscriptionsOf: operations } : {}),
       });
+      persisted.start();
       const transport = webSocket;
       metrics.countSharedSubscribers(() => transport.sharedSubscribers);
       if (lifecycle.maxEventLoopDelayMs > 0) eventLoop.start();
@@ -318,6 +353,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     async stop() {
       const listening = server.listening;
       http!.startDraining();
+      persisted.stop();
       if (listening && lifecycle.shutdownDelayMs > 0) {
         logger.info({ delayMs: lifecycle.shutdownDelayMs }, 'shutdown: /ready fails, still serving while the load balancer notices');
         await sleep(lifecycle.shutdownDelayMs);

@@ -1,3 +1,4 @@
+import semver from 'semver';
 import { z } from 'zod';
 import { downstreamServices, serviceEnvName, type DownstreamServices, type ServiceName } from '../services/downstreamServices.js';
 
@@ -23,6 +24,8 @@ export interface Config {
   persistedOperations: 'require' | 'allowlist' | 'off';
   /** @default 'persisted-queries' */
   persistedQueriesDir: string;
+  /** Which app versions are still served, and which are about to retire (design.md §14). */
+  clientVersions: ClientVersionsConfig;
   /** Where embedded PGlite keeps its files. @default '.data' */
   dataDir: string;
   /** Deadline of one downstream call, in milliseconds. @default 2000 */
@@ -87,6 +90,20 @@ export interface ResilienceConfig {
   retries: number;
   /** Circuit breaker per service: it opens when more than `errorPercent` of at least `minRequests` calls in `windowMs` failed, and lets one call through after `resetMs`. */
   breaker: { errorPercent: number; minRequests: number; windowMs: number; resetMs: number };
+}
+
+export interface ClientVersionsConfig {
+  /**
+   * `MIN_CLIENT_VERSIONS`: the lowest version served per client name (`apollographql-client-name`);
+   * an older one is refused with `UPGRADE_REQUIRED`. Client names not listed pass. @default none
+   */
+  minimum: ReadonlyMap<string, string>;
+  /**
+   * `SUNSET_CLIENT_VERSIONS`: versions up to `upTo` of `clientName` retire on `date` (UTC); until
+   * then their responses carry `Deprecation` and `Sunset`, from then on they are refused with
+   * `UPGRADE_REQUIRED`. @default none
+   */
+  sunsets: ReadonlyArray<{ clientName: string; upTo: string; date: Date; /** As configured, e.g. `2027-03-01`. */ dateText: string }>;
 }
 
 export interface LimitsConfig {
@@ -223,6 +240,63 @@ const nonNegativeInt = (fallback: number | undefined, max = Number.MAX_SAFE_INTE
       return Number(v);
     });
 
+/** `name=value,name=value` → entries; a name may not repeat. */
+function namedList<T>(v: string, what: string, parse: (value: string) => T | { problem: string }, ctx: z.RefinementCtx): [string, T][] | typeof z.NEVER {
+  const entries: [string, T][] = [];
+  for (const item of v.split(',').map((i) => i.trim()).filter(Boolean)) {
+    const at = item.indexOf('=');
+    const name = at > 0 ? item.slice(0, at).trim() : '';
+    const parsed = at > 0 ? parse(item.slice(at + 1).trim()) : { problem: `expected <client-name>=${what}` };
+    if (typeof parsed === 'object' && parsed !== null && 'problem' in parsed) {
+      ctx.addIssue({ code: 'custom', message: `"${item}": ${parsed.problem} (e.g. shop-ios=${what === 'version' ? '4.2.0' : '4.1.0@2027-03-01'})` });
+      return z.NEVER;
+    }
+    entries.push([name, parsed]);
+  }
+  return entries;
+}
+
+const strictVersion = (value: string) => (semver.valid(value) ? value : { problem: `expected a semver version such as 4.2.0, got "${value}"` });
+
+const clientMinimumVersions = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const entries = v ? namedList(v, 'version', strictVersion, ctx) : [];
+    if (entries === z.NEVER) return z.NEVER;
+    const names = entries.map(([name]) => name);
+    const repeated = names.find((name, i) => names.indexOf(name) !== i);
+    if (repeated) {
+      ctx.addIssue({ code: 'custom', message: `the client name "${repeated}" is listed twice` });
+      return z.NEVER;
+    }
+    return new Map(entries);
+  });
+
+const clientSunsets = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const entries = v
+      ? namedList<{ upTo: string; date: Date; dateText: string }>(
+          v,
+          'version@date',
+          (value) => {
+            const [upTo = '', dateText = '', extra] = value.split('@');
+            if (extra !== undefined || !value.includes('@') || !semver.valid(upTo)) return { problem: `expected <version>@<date>, the version a semver, got "${value}"` };
+            // A day (midnight UTC) or an instant with its zone: a retirement date must mean the same on every instance.
+            const valid = /^\d{4}-\d{2}-\d{2}$/.test(dateText) || /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(dateText);
+            const date = new Date(dateText);
+            if (!valid || Number.isNaN(date.getTime())) return { problem: `expected a date such as 2027-03-01 or 2027-03-01T09:00:00Z after "@", got "${dateText}"` };
+            return { upTo, date, dateText };
+          },
+          ctx,
+        )
+      : [];
+    if (entries === z.NEVER) return z.NEVER;
+    return entries.map(([clientName, rule]) => ({ clientName, ...rule }));
+  });
+
 const envSchema = z.object({
   NODE_ENV: oneOf(['development', 'production', 'test'] as const),
   PORT: port(4000),
@@ -234,6 +308,8 @@ const envSchema = z.object({
   AUTH_AUDIENCE: z.string().optional(),
   PERSISTED_OPERATIONS: oneOf(['require', 'allowlist', 'off'] as const),
   PERSISTED_QUERIES_DIR: z.string().optional(),
+  MIN_CLIENT_VERSIONS: clientMinimumVersions,
+  SUNSET_CLIENT_VERSIONS: clientSunsets,
   DATA_DIR: z.string().optional(),
   DOWNSTREAM_TIMEOUT_MS: positiveInt(2000),
   TOMBSTONE_RETENTION_DAYS: positiveInt(30),
@@ -398,6 +474,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth: authSet.length === 3 ? { jwksUrl: e.AUTH_JWKS_URL!, issuer: e.AUTH_ISSUER!, audience: e.AUTH_AUDIENCE! } : undefined,
     persistedOperations: e.PERSISTED_OPERATIONS ?? (nodeEnv === 'production' ? 'require' : 'off'),
     persistedQueriesDir: e.PERSISTED_QUERIES_DIR || 'persisted-queries',
+    clientVersions: { minimum: e.MIN_CLIENT_VERSIONS, sunsets: e.SUNSET_CLIENT_VERSIONS },
     dataDir: e.DATA_DIR || '.data',
     downstreamTimeoutMs: e.DOWNSTREAM_TIMEOUT_MS,
     tombstoneRetentionDays: e.TOMBSTONE_RETENTION_DAYS,

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Bus } from '../bus/index.js';
 import type { Database } from '../db/index.js';
 import { createTombstonePurgeJob } from './changes/index.js';
-import { downstreamServices, serviceEnvName, serviceNames, type DownstreamServices, type ServiceName } from './downstreamServices.js';
+import { downstreamServices, serviceEnvName, serviceNames, type DownstreamServices, type ReferenceService, type ServiceName } from './downstreamServices.js';
 import { seedDemoData } from './seed/seedDemoData.js';
 
 export { serviceNames, type ServiceName };
@@ -45,13 +45,13 @@ export async function startReferenceServices<S extends string = ServiceName>({
   seed = false,
   tombstoneRetentionDays = 30,
 }: ReferenceServicesOptions<S>): Promise<ReferenceServices<S>> {
-  const services = await Promise.all(
-    names.map(async (name) => {
-      const reference = registry[name].reference;
-      if (!reference) throw new Error(`The ${name} service has no reference implementation to start: set ${serviceEnvName(name, 'URL')} to where it runs.`);
-      return { name, service: (await reference())({ database, bus, tombstoneRetentionDays }) };
-    }),
-  );
+  const services: { name: S; service: ReferenceService }[] = [];
+  // One at a time: jest's ESM runtime fails concurrent dynamic imports of shared modules ("request for … is not in cache").
+  for (const name of names) {
+    const reference = registry[name].reference;
+    if (!reference) throw new Error(`The ${name} service has no reference implementation to start: set ${serviceEnvName(name, 'URL')} to where it runs.`);
+    services.push({ name, service: (await reference())({ database, bus, tombstoneRetentionDays }) });
+  }
   for (const { service } of services) await service.migrate();
   const named = names as readonly string[];
   if (seed) await seedDemoData(database, { users: named.includes('users'), catalog: named.includes('catalog'), orders: named.includes('orders') });

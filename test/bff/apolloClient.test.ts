@@ -26,7 +26,7 @@ let system: TestSystem;
 beforeAll(async () => {
   manifest = await generatePersistedQueryManifest({ documents: [join(documents, '*.graphql')] }, undefined);
   dir = mkdtempSync(join(tmpdir(), 'mobile-bff-apollo-'));
-  writeFileSync(join(dir, 'apollo-client-app.json'), JSON.stringify(manifest));
+  writeFileSync(join(dir, 'shop-web-1.0.0.json'), JSON.stringify(manifest));
   system = await startTestSystem({ PERSISTED_QUERIES_DIR: dir, PERSISTED_OPERATIONS: 'require' }, { nodeEnv: 'production' });
 });
 afterAll(async () => {

@@ -17,7 +17,7 @@ let system: TestSystem;
 let demo: string;
 
 beforeAll(async () => {
-  dir = writeManifests({ 'shop-ios-7.1.json': [CATALOG, PROFILE, HOME, ORDERS, RENAME] });
+  dir = writeManifests({ 'shop-ios-7.1.0.json': [CATALOG, PROFILE, HOME, ORDERS, RENAME] });
   system = await startTestSystem({ PERSISTED_QUERIES_DIR: dir, PERSISTED_OPERATIONS: 'require' });
   demo = `Bearer ${await signDevToken({ sub: 'demo' })}`;
 });

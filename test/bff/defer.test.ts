@@ -141,7 +141,7 @@ describe('@defer by hash, as Apollo Kotlin and Apollo iOS read it', () => {
 describe('manifests that defer, checked at start', () => {
   const schema = createSchema();
   const load = (ops: ReturnType<typeof operation>[]) => {
-    const manifests = writeManifests({ 'app-1.json': ops });
+    const manifests = writeManifests({ 'app-1.0.0.json': ops });
     try {
       return loadPersistedOperations(schema, manifests);
     } finally {

@@ -26,7 +26,7 @@ const countWork: Plugin = {
 };
 
 beforeAll(async () => {
-  dir = writeManifests({ 'shop-android-4.2.0.json': [CATALOG, VIEWER, RENAME], 'shop-ios-7.1.json': [CATALOG, BIG] });
+  dir = writeManifests({ 'shop-android-4.2.0.json': [CATALOG, VIEWER, RENAME], 'shop-ios-7.1.0.json': [CATALOG, BIG] });
   system = await startTestSystem({ PERSISTED_QUERIES_DIR: dir, PERSISTED_OPERATIONS: 'require' }, {}, { bffPlugins: [countWork] });
 });
 afterAll(async () => {
@@ -219,11 +219,11 @@ describe('manifests checked against the schema at start', () => {
 
   it('refuses an operation that no longer validates, naming the file, the operation, its id and the error', () => {
     const broken = operation('OldScreen', 'query', 'query OldScreen { products(first: 1) { edges { node { legacyRating } } } }');
-    const badDir = writeManifests({ 'shop-android-3.0.json': [CATALOG, broken] });
+    const badDir = writeManifests({ 'shop-android-3.0.0.json': [CATALOG, broken] });
     try {
       expect(() => loadPersistedOperations(schema, badDir)).toThrow(ManifestError);
       expect(() => loadPersistedOperations(schema, badDir)).toThrow(
-        new RegExp(`shop-android-3\\.0\\.json: operation OldScreen \\(${broken.id}\\) no longer validates against the schema: Cannot query field "legacyRating" on type "Product"`),
+        new RegExp(`shop-android-3\\.0\\.0\\.json: operation OldScreen \\(${broken.id}\\) no longer validates against the schema: Cannot query field "legacyRating" on type "Product"`),
       );
     } finally {
       rmSync(badDir, { recursive: true, force: true });
@@ -232,7 +232,7 @@ describe('manifests checked against the schema at start', () => {
 
   it('refuses one id listed with two different bodies', () => {
     const other = { ...VIEWER, body: VIEWER.body.replace('name', 'name\n    __typename') };
-    const badDir = writeManifests({ 'a.json': [VIEWER], 'b.json': [{ ...other, id: VIEWER.id }] });
+    const badDir = writeManifests({ 'app-1.0.0.json': [VIEWER], 'app-1.1.0.json': [{ ...other, id: VIEWER.id }] });
     try {
       expect(() => loadPersistedOperations(schema, badDir)).toThrow(/the id is not the sha256 of the body|listed with another body/);
     } finally {
@@ -242,14 +242,14 @@ describe('manifests checked against the schema at start', () => {
 
   it('loads the union of all manifests, an operation shared by two app versions once', () => {
     const loaded = loadPersistedOperations(schema, dir);
-    expect(loaded.files).toEqual(['shop-android-4.2.0.json', 'shop-ios-7.1.json']);
+    expect(loaded.files).toEqual(['shop-android-4.2.0.json', 'shop-ios-7.1.0.json']);
     expect(loaded.byId.size).toBe(4);
-    expect(loaded.byId.get(CATALOG.id)!.files).toEqual(['shop-android-4.2.0.json', 'shop-ios-7.1.json']);
+    expect(loaded.byId.get(CATALOG.id)!.files).toEqual(['shop-android-4.2.0.json', 'shop-ios-7.1.0.json']);
   });
 
   it('checks that every id is the sha256 of its body', () => {
     expect(CATALOG.id).toBe(createHash('sha256').update(CATALOG.body).digest('hex'));
-    const badDir = writeManifests({ 'x.json': [{ ...CATALOG, id: NOT_LISTED }] });
+    const badDir = writeManifests({ 'app-1.0.0.json': [{ ...CATALOG, id: NOT_LISTED }] });
     try {
       expect(() => loadPersistedOperations(schema, badDir)).toThrow(/the id is not the sha256 of the body/);
     } finally {

@@ -12,7 +12,7 @@ const ME = operation('Me', 'query', 'query Me { viewer { id name } }');
 let dir: string;
 let system: TestSystem;
 beforeAll(async () => {
-  dir = writeManifests({ 'app-1.0.json': [CATALOG, ME] });
+  dir = writeManifests({ 'app-1.0.0.json': [CATALOG, ME] });
   system = await startTestSystem({ PERSISTED_QUERIES_DIR: dir, PERSISTED_OPERATIONS: 'require' }, { nodeEnv: 'production' });
 });
 afterAll(async () => {

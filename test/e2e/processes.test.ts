@@ -74,10 +74,10 @@ describe('persisted-operation manifests checked against the schema', () => {
   const good = operation('Catalog', 'query', 'query Catalog { products(first: 1) { edges { node { name } } } }');
   let dir: string;
   beforeAll(() => {
-    dir = writeManifests({ 'shop-android-3.0.json': [good, broken] });
+    dir = writeManifests({ 'shop-android-3.0.0.json': [good, broken] });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const expected = new RegExp(`shop-android-3\\.0\\.json: operation OldScreen \\(${broken.id}\\) no longer validates against the schema: Cannot query field "legacyRating" on type "Product"`);
+  const expected = new RegExp(`shop-android-3\\.0\\.0\\.json: operation OldScreen \\(${broken.id}\\) no longer validates against the schema: Cannot query field "legacyRating" on type "Product"`);
 
   it('npm run persisted:check passes on the repository manifests', async () => {
     const check = startNode('dist/src/bff/persisted/checkCli.js', [], {});

@@ -15,7 +15,7 @@ import { startTestSystem, type TestSystem } from '../support/startTestSystem.js'
 let dir: string;
 let system: TestSystem;
 beforeAll(async () => {
-  dir = writeManifests({ 'app-1.0.json': MOBILE_OPERATIONS });
+  dir = writeManifests({ 'app-1.0.0.json': MOBILE_OPERATIONS });
   system = await startTestSystem({ PERSISTED_QUERIES_DIR: dir, PERSISTED_OPERATIONS: 'require', WS_INIT_TIMEOUT_MS: '1500', WS_MAX_OPERATIONS: '3' }, { nodeEnv: 'production' });
 });
 afterAll(async () => {

@@ -15,7 +15,7 @@ const CATALOG = operation('CatalogPage', 'query', 'query CatalogPage { products(
 let dir: string;
 let system: TestSystem;
 beforeAll(async () => {
-  dir = writeManifests({ 'app-1.0.json': [EVENTS, CATALOG] });
+  dir = writeManifests({ 'app-1.0.0.json': [EVENTS, CATALOG] });
   system = await startTestSystem({ PERSISTED_QUERIES_DIR: dir, PERSISTED_OPERATIONS: 'require' }, { nodeEnv: 'production' });
 });
 afterAll(async () => {

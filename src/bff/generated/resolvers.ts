@@ -193,6 +193,11 @@ export type Product = Node & {
   price: Money;
   /** The catalog's own key. */
   sku: Scalars['String']['output'];
+  /**
+   * The 128 × 128 image of the 3.x apps' lists (`npm run schema:usage -- --deprecated` tells which app versions still ask for it).
+   * @deprecated Use `imageUrl(size: 128)`.
+   */
+  thumbnailUrl: Maybe<Scalars['String']['output']>;
   updatedAt: Scalars['DateTime']['output'];
 };
 
@@ -642,6 +647,7 @@ export type ProductResolvers<ContextType = Context, ParentType extends Resolvers
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   price?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  thumbnailUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };

@@ -22,7 +22,7 @@ export function createMetrics({ defaultMetrics = true }: { defaultMetrics?: bool
     }),
     operations: new Counter({
       name: 'bff_operations_total',
-      help: 'Persisted operations served, by operation name and the app that sent them (apollographql-client-name / -version), to tell when a manifest can be retired.',
+      help: 'Persisted operations served, by operation name and the app that sent them (apollographql-client-name / -version; names and versions no manifest names are "other"), to tell when a manifest can be retired.',
       labelNames: ['operation', 'client_name', 'client_version'] as const,
       registers: [registry],
     }),
@@ -69,6 +69,24 @@ export function createMetrics({ defaultMetrics = true }: { defaultMetrics?: bool
     countSharedSubscribers(count: () => number) {
       sharedSubscribers = count;
     },
+    upgradeRequired: new Counter({
+      name: 'bff_client_upgrade_required_total',
+      help: 'Operations refused with UPGRADE_REQUIRED (MIN_CLIENT_VERSIONS, or a SUNSET_CLIENT_VERSIONS date passed), by the app that sent them.',
+      labelNames: ['client_name', 'client_version'] as const,
+      registers: [registry],
+    }),
+    sunsetResponses: new Counter({
+      name: 'bff_client_sunset_responses_total',
+      help: 'Operations answered with a Sunset notice (SUNSET_CLIENT_VERSIONS), by the app that sent them.',
+      labelNames: ['client_name', 'client_version'] as const,
+      registers: [registry],
+    }),
+    manifestReloads: new Counter({
+      name: 'bff_persisted_manifest_reloads_total',
+      help: 'Reloads of the persisted-operation manifests after a change or SIGHUP: "applied", or "refused" (a manifest did not validate; the previous set still serves).',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
     rejectedRequests: new Counter({
       name: 'bff_rejected_requests_total',
       help: 'Requests refused before execution, by reason ("rate_limited", "overloaded").',

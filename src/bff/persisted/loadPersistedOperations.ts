@@ -5,6 +5,7 @@ import { Kind, parse, validate, type DocumentNode, type GraphQLSchema, type Oper
 import { cachePolicy, type CachePolicy } from './cachePolicy.js';
 import { deferValidationRules } from './deferValidationRules.js';
 import { normalizeDocument } from './normalizeOperationText.js';
+import { parseManifestName, type ManifestRelease } from './parseManifestName.js';
 import { withoutDefer } from './withoutDefer.js';
 
 /** One operation a released client may send by id, prepared at start. */
@@ -23,11 +24,21 @@ export interface PersistedOperation {
   cachePolicy: CachePolicy;
 }
 
+/** One manifest file: an app release (`<client-name>-<version>.json`), or the first-party one (`release: null`). */
+export interface Manifest {
+  file: string;
+  release: ManifestRelease | null;
+  /** The ids it lists, in its order. */
+  operationIds: string[];
+}
+
 export interface PersistedOperations {
   byId: ReadonlyMap<string, PersistedOperation>;
   /** Keyed by the normalized text, for `allowlist` mode. */
   byNormalizedText: ReadonlyMap<string, PersistedOperation>;
   files: string[];
+  /** Every manifest, by file name order. */
+  manifests: Manifest[];
 }
 
 /** A manifest that cannot be served: the server refuses to start, and `npm run persisted:check` fails. */
@@ -47,8 +58,10 @@ interface ManifestEntry {
  * version 1), and parses and validates each operation against `schema` once. Throws a
  * `ManifestError` naming PERSISTED_QUERIES_DIR when `dir` is not a folder, and a
  * `ManifestError` naming the file, operation and id when an operation no longer validates, when
- * an id is not the sha256 of its body, or when one id maps to two bodies: a schema change that
- * would break a shipped app fails here, before deploy, not on the phone.
+ * an id is not the sha256 of its body, when one id maps to two bodies, or when a file is not named
+ * for its app release (`<client-name>-<version>.json`, or `first-party.json`): a schema change
+ * that would break a shipped app fails here, before deploy, not on the phone. Every problem of
+ * every file is listed, so the message names every app version a change breaks.
  */
 export function loadPersistedOperations(schema: GraphQLSchema, dir: string): PersistedOperations {
   let files: string[];
@@ -63,35 +76,55 @@ export function loadPersistedOperations(schema: GraphQLSchema, dir: string): Per
     throw error;
   }
   const byId = new Map<string, PersistedOperation>();
+  const manifests: Manifest[] = [];
   const problems: string[] = [];
+  /** File → the operations in it that cannot be served (none listed: the whole file). */
+  const affected = new Map<string, Set<string>>();
+  const refuse = (file: string, problem: string, operation?: string) => {
+    problems.push(problem);
+    let names = affected.get(file);
+    if (!names) affected.set(file, (names = new Set()));
+    if (operation) names.add(operation);
+  };
   for (const file of files) {
     const path = join(dir, file);
+    let release: ManifestRelease | null;
+    try {
+      release = parseManifestName(file);
+    } catch (error) {
+      refuse(file, `${path}: ${(error as Error).message}`);
+      continue;
+    }
+    const manifestEntry: Manifest = { file, release, operationIds: [] };
     let manifest: { format?: unknown; version?: unknown; operations?: unknown };
     try {
       manifest = JSON.parse(readFileSync(path, 'utf8'));
     } catch (error) {
-      problems.push(`${path}: not JSON (${(error as Error).message})`);
+      refuse(file, `${path}: not JSON (${(error as Error).message})`);
       continue;
     }
     if (manifest.format !== 'apollo-persisted-query-manifest' || manifest.version !== 1 || !Array.isArray(manifest.operations)) {
-      problems.push(`${path}: expected {"format":"apollo-persisted-query-manifest","version":1,"operations":[...]}`);
+      refuse(file, `${path}: expected {"format":"apollo-persisted-query-manifest","version":1,"operations":[...]}`);
       continue;
     }
+    manifests.push(manifestEntry);
     for (const [index, entry] of (manifest.operations as ManifestEntry[]).entries()) {
-      const where = `${path}: operation ${typeof entry?.name === 'string' ? entry.name : `#${index}`} (${typeof entry?.id === 'string' ? entry.id : 'no id'})`;
+      const name = typeof entry?.name === 'string' ? entry.name : `#${index}`;
+      const where = `${path}: operation ${name} (${typeof entry?.id === 'string' ? entry.id : 'no id'})`;
       if (typeof entry?.id !== 'string' || typeof entry.body !== 'string' || typeof entry.name !== 'string') {
-        problems.push(`${where}: expected string "id", "body" and "name"`);
+        refuse(file, `${where}: expected string "id", "body" and "name"`, name);
         continue;
       }
       const id = entry.id.toLowerCase();
+      manifestEntry.operationIds.push(id);
       const digest = createHash('sha256').update(entry.body).digest('hex');
       if (id !== digest) {
-        problems.push(`${where}: the id is not the sha256 of the body (that is ${digest})`);
+        refuse(file, `${where}: the id is not the sha256 of the body (that is ${digest})`, name);
         continue;
       }
       const known = byId.get(id);
       if (known) {
-        if (known.body !== entry.body) problems.push(`${where}: the id is listed with another body in ${known.files.join(', ')}`);
+        if (known.body !== entry.body) refuse(file, `${where}: the id is listed with another body in ${known.files.join(', ')}`, name);
         else known.files.push(file);
         continue;
       }
@@ -99,12 +132,12 @@ export function loadPersistedOperations(schema: GraphQLSchema, dir: string): Per
       try {
         document = parse(entry.body);
       } catch (error) {
-        problems.push(`${where}: ${(error as Error).message}`);
+        refuse(file, `${where}: ${(error as Error).message}`, name);
         continue;
       }
       const errors = validate(schema, document, deferValidationRules());
       if (errors.length) {
-        problems.push(`${where} no longer validates against the schema: ${errors.map((e) => e.message).join('; ')}`);
+        refuse(file, `${where} no longer validates against the schema: ${errors.map((e) => e.message).join('; ')}`, name);
         continue;
       }
       const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
@@ -121,7 +154,10 @@ export function loadPersistedOperations(schema: GraphQLSchema, dir: string): Per
       });
     }
   }
-  if (problems.length) throw new ManifestError(`Persisted operations that cannot be served:\n  ${problems.join('\n  ')}`);
+  if (problems.length) {
+    const summary = [...affected].map(([file, names]) => (names.size ? `${file} (${[...names].join(', ')})` : file)).join('; ');
+    throw new ManifestError(`Persisted operations that cannot be served:\n  ${problems.join('\n  ')}\nManifests (app versions) affected: ${summary}`);
+  }
   const byNormalizedText = new Map([...byId.values()].map((op) => [normalizeDocument(op.document), op]));
-  return { byId, byNormalizedText, files };
+  return { byId, byNormalizedText, files, manifests };
 }

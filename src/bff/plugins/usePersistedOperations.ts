@@ -8,7 +8,8 @@ import { extractOperationId, normalizeOperationText, type PersistedOperation, ty
 export type PersistedOperationsMode = 'require' | 'allowlist' | 'off';
 
 export interface UsePersistedOperationsOptions {
-  operations: PersistedOperations;
+  /** The set serving now, read once per request (manifests reload without a restart: `watchPersistedOperations`). */
+  operations: () => PersistedOperations;
   /**
    * `require`: only ids, and the text of a subscription whose normalized form is a manifest body
    * (Apollo iOS sends subscriptions as text); any other text is refused. `allowlist`: ids, or
@@ -17,8 +18,8 @@ export interface UsePersistedOperationsOptions {
   mode: PersistedOperationsMode;
   /** Called once per request that resolved to a persisted operation (usage metrics). */
   onOperation?: (operation: PersistedOperation, request: Request) => void;
-  /** Persisted queries compiled at start, by id (`compilePersistedQueries`); those run compiled. @default none */
-  compiled?: ReadonlyMap<string, CompiledQuery>;
+  /** Persisted queries compiled with the set serving now, by id (`compilePersistedQueries`); those run compiled. @default none */
+  compiled?: () => ReadonlyMap<string, CompiledQuery> | undefined;
 }
 
 /** Rejections carry no data, a 4xx, the GraphQL response media type and must not be cached (design.md §3). */
@@ -49,20 +50,30 @@ export const persistedOperationOf = new WeakMap<Request, PersistedOperation>();
 export function usePersistedOperations({ operations, mode, onOperation, compiled }: UsePersistedOperationsOptions): Plugin {
   const prepared = new WeakMap<Request, DocumentNode>();
   // A client may print a body with other whitespace and indentation (Apollo iOS sends its own).
-  const longestSubscriptionText = 4 * Math.max(0, ...[...operations.byId.values()].filter((op) => op.type === 'subscription').map((op) => op.body.length)) + 1024;
+  // Per set of manifests: they reload without a restart.
+  const longestSubscriptionTexts = new WeakMap<PersistedOperations, number>();
+  const longestSubscriptionText = (served: PersistedOperations) => {
+    let longest = longestSubscriptionTexts.get(served);
+    if (longest === undefined) {
+      longest = 4 * Math.max(0, ...[...served.byId.values()].filter((op) => op.type === 'subscription').map((op) => op.body.length)) + 1024;
+      longestSubscriptionTexts.set(served, longest);
+    }
+    return longest;
+  };
   return {
     onParams({ params, request, setParams }) {
       const documentId = (params as { documentId?: unknown }).documentId ?? (request.method === 'GET' ? new URL(request.url).searchParams.get('documentId') ?? undefined : undefined);
       const id = extractOperationId({ extensions: params.extensions, documentId });
       let operation: PersistedOperation | undefined;
+      const served = operations();
       if (id !== undefined) {
-        operation = HEX64.test(id) ? operations.byId.get(id) : undefined;
+        operation = HEX64.test(id) ? served.byId.get(id) : undefined;
         if (!operation) throw notInList(id);
       } else if (mode !== 'off' && typeof params.query === 'string') {
         // In `require` mode only a subscription's text can pass: text far longer than any of them is not parsed.
-        if (mode === 'require' && params.query.length > longestSubscriptionText) throw idRequired();
+        if (mode === 'require' && params.query.length > longestSubscriptionText(served)) throw idRequired();
         const normalized = normalizeOperationText(params.query);
-        operation = normalized === null ? undefined : operations.byNormalizedText.get(normalized);
+        operation = normalized === null ? undefined : served.byNormalizedText.get(normalized);
         // Apollo iOS sends a subscription's text, never its hash (design.md §11): in `require`
         // mode that text is let through when it is a manifest body; any other text is refused.
         if (mode === 'require' && operation?.type !== 'subscription') throw idRequired();
@@ -94,7 +105,7 @@ export function usePersistedOperations({ operations, mode, onOperation, compiled
       const operation = persistedOperationOf.get(request);
       // Compiled without `@defer`: the deferring variant runs on yoga's executor (incremental delivery).
       if (operation?.withoutDefer && args.document !== operation.withoutDefer) return;
-      const query = operation && compiled.get(operation.id);
+      const query = operation && compiled()?.get(operation.id);
       if (!query) return;
       // Yoga serializes a result with its own `stringify` when it has one; with errors, JSON.stringify.
       const withSerializer = (result: ExecutionResult) => (result.errors?.length ? result : Object.assign(result, { stringify: query.stringify }));

@@ -40,5 +40,6 @@ export const catalogResolvers: Resolvers = {
     id: (product) => toGlobalId('Product', product.sku),
     price: (product) => money(product.priceCents, product.currency),
     imageUrl: (product, { size }) => sizedImageUrl(product.imageUrl, size, 512),
+    thumbnailUrl: (product) => sizedImageUrl(product.imageUrl, 128, 128),
   },
 };

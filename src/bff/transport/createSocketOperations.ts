@@ -4,6 +4,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import type WebSocket from 'ws';
 import type { TokenVerifier } from '../../auth/index.js';
 import { authenticate } from '../auth/authenticate.js';
+import { CLIENT_NAME_HEADER, CLIENT_VERSION_HEADER } from '../clients/index.js';
 import type { Context } from '../context.js';
 import { ErrorCode } from '../errors/index.js';
 import { refusalError } from '../limits/index.js';
@@ -35,7 +36,7 @@ export interface SocketOperationsOptions {
   /** Operations one socket may run at once; one more is refused with `RATE_LIMITED`. @default 50 */
   maxOperations?: number;
   /** See `WebSocketTransportOptions.shareSubscriptionsOf`. */
-  shareSubscriptionsOf?: PersistedOperations;
+  shareSubscriptionsOf?: () => PersistedOperations;
   /** Sockets per client, messages per socket, admission of each operation (see `createSocketGate`). Absent: no such limits. */
   gate?: SocketGate;
   /** The client's address from the upgrade request: whom an anonymous socket counts against. @default the peer address */
@@ -55,6 +56,24 @@ const UNLIMITED: MessageAllowance = { take: () => true };
 function authorizationOf(params: ConnectionParams): string | undefined {
   const value = params?.Authorization ?? params?.authorization;
   return typeof value === 'string' ? value : undefined;
+}
+
+const CLIENT_HEADERS = [CLIENT_NAME_HEADER, CLIENT_VERSION_HEADER] as const;
+
+/**
+ * The app's `apollographql-client-name` / `-version`: Apollo iOS and Apollo Kotlin send them as
+ * headers of the upgrade request (as on every HTTP request; their `connection_init` payload is
+ * empty by default); a client that cannot set headers on a WebSocket (a browser) may put them in
+ * `connection_init`, top-level or under `headers`.
+ */
+function clientHeadersOf(upgrade: Record<string, string> | undefined, params: ConnectionParams): Record<string, string> {
+  const nested = params?.headers && typeof params.headers === 'object' ? (params.headers as Record<string, unknown>) : undefined;
+  const headers: Record<string, string> = {};
+  for (const name of CLIENT_HEADERS) {
+    const value = upgrade?.[name] ?? params?.[name] ?? nested?.[name];
+    if (typeof value === 'string' && value) headers[name] = value;
+  }
+  return headers;
 }
 
 const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> => typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
@@ -95,18 +114,31 @@ export function createSocketOperations({
   const serverContext: EndsSubscriptionsAtTokenExpiry & Record<string, unknown> = { endsSubscriptionsAtTokenExpiry: true };
   /** Whom each authenticated socket belongs to, from its `connection_init` (for shared streams). */
   const viewerOfSocket = new WeakMap<WebSocket, string>();
+  /** The client headers of each socket's upgrade request. */
+  const upgradeHeadersOfSocket = new WeakMap<WebSocket, Record<string, string>>();
   const origin = `http://localhost${endpoint}`;
 
   /** The persisted operation a request names, by id or (a subscription from Apollo iOS) by its text. */
   function persistedOperationOf(params: SocketOperationPayload) {
     if (!shareSubscriptionsOf) return undefined;
+    const served = shareSubscriptionsOf();
     const id = extractOperationId({ extensions: params.extensions ?? undefined });
-    if (id) return shareSubscriptionsOf.byId.get(id);
+    if (id) return served.byId.get(id);
     const normalized = typeof params.query === 'string' ? normalizeOperationText(params.query) : null;
-    return normalized === null ? undefined : shareSubscriptionsOf.byNormalizedText.get(normalized);
+    return normalized === null ? undefined : served.byNormalizedText.get(normalized);
   }
 
   return {
+    /** Remembers the app name and version of a socket's upgrade request, for every operation on it (the version gate). */
+    identify(socket: WebSocket, upgrade: IncomingMessage) {
+      const headers: Record<string, string> = {};
+      for (const name of CLIENT_HEADERS) {
+        const value = upgrade.headers[name];
+        if (typeof value === 'string' && value) headers[name] = value;
+      }
+      if (Object.keys(headers).length) upgradeHeadersOfSocket.set(socket, headers);
+    },
+
     /**
      * Authenticates a socket from its `connection_init` payload. No token: an anonymous socket
      * (operations needing a viewer are refused one by one). A bad or expired token: `false`, and
@@ -177,7 +209,8 @@ export function createSocketOperations({
       const authorization = authorizationOf(connectionParams);
       const request = new Request(origin, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+        // The app's name and version: the version gate and sunset notices apply per operation, as on HTTP.
+        headers: { 'content-type': 'application/json', ...clientHeadersOf(upgradeHeadersOfSocket.get(socket), connectionParams), ...(authorization ? { authorization } : {}) },
       });
       const params = {
         query: payload.query || undefined,

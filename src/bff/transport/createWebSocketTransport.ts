@@ -33,7 +33,7 @@ export interface WebSocketTransportOptions {
    * now share one stream and one execution per event (`createSubscriptionGroups`). Without, every
    * subscription runs on its own.
    */
-  shareSubscriptionsOf?: PersistedOperations;
+  shareSubscriptionsOf?: () => PersistedOperations;
   /**
    * Sockets per client, messages per socket, and the admission (load shedding, the client's rate)
    * of every operation, shared with HTTP, for both subprotocols. Absent: none of these limits.
@@ -91,7 +91,10 @@ export function createWebSocketTransport({
     }
     const offered = offeredSubprotocols(request.headers['sec-websocket-protocol']);
     const target = !offered.has(MODERN_SUBPROTOCOL) && offered.has(LEGACY_SUBPROTOCOL) ? legacyWss : wss;
-    target.handleUpgrade(request, socket, head, (client) => target.emit('connection', client, request));
+    target.handleUpgrade(request, socket, head, (client) => {
+      operations.identify(client, request);
+      target.emit('connection', client, request);
+    });
   };
   httpServer.on('upgrade', onUpgrade);
   // A client that stopped reading: its socket's send buffer grows; past the limit it is dropped
