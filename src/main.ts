@@ -26,7 +26,7 @@ try {
 }
 const lines = [`mobile-bff is ready (${config.nodeEnv}, ${config.databaseUrl ? 'PostgreSQL' : 'embedded PGlite'}, ${embedded ? 'reference services in process' : 'external services'}).`];
 if (config.nodeEnv === 'production') {
-  lines.push(`  GraphQL: ${system.url}`);
+  lines.push(`  GraphQL: ${system.url}`, `  Metrics: ${system.bff.metricsUrl}`);
 } else {
   const token = await signDevToken({ sub: 'demo', expiresIn: '24h' });
   lines.push(`  GraphiQL: ${system.url}  (open it in a browser; the demo user's token is already filled in)`);
