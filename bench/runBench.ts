@@ -65,6 +65,7 @@ async function startBff(name: string, serviceUrls: Record<string, string>, env: 
       USERS_URL: serviceUrls.users!,
       CATALOG_URL: serviceUrls.catalog!,
       ORDERS_URL: serviceUrls.orders!,
+      NOTIFICATIONS_URL: serviceUrls.notifications!,
       // Ids and text both: S1 and S2 send text, S3 the hash (production's `require` refuses text;
       // a request by hash takes the same path in both modes).
       PERSISTED_OPERATIONS: 'off',
@@ -241,7 +242,7 @@ async function main() {
     }
 
     // The baselines, one at a time on the server core, each checked to answer the BFF's bytes.
-    const peerEnv = { USERS_URL: serviceUrls.users!, CATALOG_URL: serviceUrls.catalog!, ORDERS_URL: serviceUrls.orders! };
+    const peerEnv = { USERS_URL: serviceUrls.users!, CATALOG_URL: serviceUrls.catalog!, ORDERS_URL: serviceUrls.orders!, NOTIFICATIONS_URL: serviceUrls.notifications! };
     const startPeer = (name: string, script: string, args: string[] = []) => startNode(script, args, { name, core: SERVER_CORE, env: peerEnv, ready: /^\{"url":"([^"]+)"\}$/m });
     const measured = (server: ServerId) => HTTP_SERVERS[server].scenarios.filter((scenario) => measures(server, scenario));
     for (const [server, script] of [

@@ -26,7 +26,7 @@ const bus = createInProcessBus();
 const services = await startReferenceServices({ database, bus, seed: true });
 
 let delayMs = 0;
-const counts: Record<ServiceName, Record<string, number>> = { users: {}, catalog: {}, orders: {} };
+const counts: Record<ServiceName, Record<string, number>> = { users: {}, catalog: {}, orders: {}, notifications: {} };
 
 const readBody = (req: IncomingMessage) =>
   new Promise<Buffer>((resolve, reject) => {

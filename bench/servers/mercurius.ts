@@ -15,9 +15,9 @@ import { readManifests } from './peers/readManifests.js';
 // another `getQueryFromHash`): Apollo's request format, bodies looked up in the same manifests the
 // BFF serves, nothing saved from clients. The same SDL and resolvers (`createSchema`), the same
 // DataLoaders and downstream calls (`createPeerContext`). Fastify's defaults otherwise (no logger).
-// Env: USERS_URL, CATALOG_URL, ORDERS_URL. Prints `{"url":"http://..."}` once listening.
+// Env: USERS_URL, CATALOG_URL, ORDERS_URL, NOTIFICATIONS_URL. Prints `{"url":"http://..."}` once listening.
 
-const peer = createPeerContext({ urls: { users: process.env.USERS_URL!, catalog: process.env.CATALOG_URL!, orders: process.env.ORDERS_URL! } });
+const peer = createPeerContext({ urls: { users: process.env.USERS_URL!, catalog: process.env.CATALOG_URL!, orders: process.env.ORDERS_URL!, notifications: process.env.NOTIFICATIONS_URL! } });
 const store = readManifests(join(projectRoot(), 'persisted-queries'));
 
 // As for the other servers: longer than the load generator's pauses between runs.

@@ -15,9 +15,9 @@ import { readManifests } from './peers/readManifests.js';
 // serves (text is allowed too, as the BFF's `PERSISTED_OPERATIONS=off`). The same SDL and
 // resolvers (`createSchema`), the same DataLoaders and downstream calls (`createPeerContext`).
 // Nothing tuned: no access log, no metrics, no rate limit, no breaker — what a user gets.
-// Env: USERS_URL, CATALOG_URL, ORDERS_URL. Prints `{"url":"http://..."}` once listening.
+// Env: USERS_URL, CATALOG_URL, ORDERS_URL, NOTIFICATIONS_URL. Prints `{"url":"http://..."}` once listening.
 
-const peer = createPeerContext({ urls: { users: process.env.USERS_URL!, catalog: process.env.CATALOG_URL!, orders: process.env.ORDERS_URL! } });
+const peer = createPeerContext({ urls: { users: process.env.USERS_URL!, catalog: process.env.CATALOG_URL!, orders: process.env.ORDERS_URL!, notifications: process.env.NOTIFICATIONS_URL! } });
 const store = readManifests(join(projectRoot(), 'persisted-queries'));
 
 const yoga = createYoga({

@@ -37,6 +37,7 @@ import { useHttpCaching } from './plugins/useHttpCaching.js';
 import { useIdempotency } from './plugins/useIdempotency.js';
 import { useIncrementalDelivery } from './plugins/useIncrementalDelivery.js';
 import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
+import { useMultipartSubscriptions } from './plugins/useMultipartSubscriptions.js';
 import { useOperationLimits } from './plugins/useOperationLimits.js';
 import { useSubscriptionExpiry } from './plugins/useSubscriptionExpiry.js';
 import { usePersistedOperations } from './plugins/usePersistedOperations.js';
@@ -202,6 +203,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
   }
 
   const maskUnexpected = maskError((error) => (requestLogger.getStore() ?? logger).error({ err: error }, 'unexpected error in a resolver'));
+
   let http: ReturnType<typeof createHttpServer> | undefined;
   const plugins: Plugin[] = [
     ...(config.corsOrigins === '*' || config.corsOrigins.length > 0 ? [useCors({ origins: config.corsOrigins })] : []),
@@ -240,6 +242,13 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     }),
     ...(metricsServer ? [] : [useMetricsEndpoint({ registry: metrics.registry })]),
     useErrorCodes(),
+    useMultipartSubscriptions({
+      expiresAt: async (request) => {
+        const viewer = await viewerOf(request).catch(() => null);
+        return viewer ? viewer.exp * 1000 : undefined;
+      },
+      maskError: maskUnexpected,
+    }),
     useIdempotency(),
     useOperationLimits(limits.document),
     useSubscriptionExpiry(),

@@ -8,6 +8,7 @@ import { catalogResolvers } from './resolvers/catalogResolvers.js';
 import { nodeResolvers } from './resolvers/nodeResolvers.js';
 import { ordersResolvers } from './resolvers/ordersResolvers.js';
 import { scalarResolvers } from './resolvers/scalarResolvers.js';
+import { notificationsResolvers } from './resolvers/notificationsResolvers.js';
 import { usersResolvers } from './resolvers/usersResolvers.js';
 
 /** The SDL files, in name order: `schema/*.graphql`. */
@@ -22,7 +23,7 @@ export function readTypeDefs(dir = join(projectRoot(), 'schema')): string[] {
 export function createSchema(): GraphQLSchema {
   const schema = makeExecutableSchema({
     typeDefs: readTypeDefs(),
-    resolvers: [scalarResolvers, nodeResolvers, usersResolvers, catalogResolvers, ordersResolvers],
+    resolvers: [scalarResolvers, nodeResolvers, usersResolvers, catalogResolvers, ordersResolvers, notificationsResolvers],
     inheritResolversFromInterfaces: true,
   });
   return applyIdempotentDirective(schema);

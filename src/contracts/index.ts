@@ -89,3 +89,35 @@ export interface ServiceErrorBody {
   message: string;
   field?: string;
 }
+
+export type DevicePlatform = 'IOS' | 'ANDROID';
+
+/**
+ * A device registered for push (notifications service), as its owner may see it: never its token.
+ * `GET /devices?userId=` (list, newest first), `POST /devices/register`
+ * `{ userId, installationId, platform, token, appVersion?, locale?, notifyOrderUpdates? }` (201
+ * created, 200 updated: naturally idempotent per (user, installation); a new token replaces the
+ * old one; a token held by another device moves to this one), `POST /devices/unregister`
+ * `{ userId, installationId }` (`{ installationId, deleted }`).
+ */
+export interface DeviceResource {
+  installationId: string;
+  platform: DevicePlatform;
+  appVersion: string | null;
+  locale: string | null;
+  notifyOrderUpdates: boolean;
+  updatedAt: string;
+}
+
+/**
+ * What the device registry accepts. APNs device tokens are 64 hex characters and FCM
+ * registration tokens a few hundred; 4096 leaves room for a future format while keeping one
+ * client from storing megabytes.
+ */
+export const deviceLimits = {
+  installationId: 255,
+  token: 4096,
+  appVersion: 64,
+  /** A BCP 47 tag, e.g. `pt-BR`, `zh-Hant-TW`. */
+  locale: 35,
+} as const;

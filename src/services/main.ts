@@ -4,8 +4,8 @@ import { createDatabase } from '../db/index.js';
 import { createLogger } from '../logging/createLogger.js';
 import { serviceNames, startReferenceServices, type ServiceName } from './startReferenceServices.js';
 
-// `npm run services [-- users catalog orders] [--seed]`: the named reference services (all three
-// when none is named), each on its own port, for the production topology.
+// `npm run services [-- users catalog orders notifications] [--seed]`: the named reference services
+// (all four when none is named), each on its own port, for the production topology.
 const args = process.argv.slice(2);
 const seed = args.includes('--seed');
 const names = args.filter((a) => a !== '--seed');

@@ -2,7 +2,8 @@ import type { AddressInfo } from 'node:net';
 import type { Bus } from '../bus/index.js';
 import type { Database } from '../db/index.js';
 import { createTombstonePurgeJob } from './changes/index.js';
-import { downstreamServices, serviceEnvName, serviceNames, type DownstreamServices, type ReferenceService, type ServiceName } from './downstreamServices.js';
+import { serviceEnvName, serviceNames, type ServiceName } from './downstreamServices.js';
+import { referenceServices, type ReferenceServiceFactory } from './referenceServices.js';
 import { seedDemoData } from './seed/seedDemoData.js';
 
 export { serviceNames, type ServiceName };
@@ -10,9 +11,9 @@ export { serviceNames, type ServiceName };
 export interface ReferenceServicesOptions<S extends string = ServiceName> {
   database: Database;
   bus: Bus;
-  /** Where the services' reference implementations come from. @default the application's registry */
-  registry?: DownstreamServices<S>;
-  /** Which services to run. @default every service of the registry */
+  /** The reference implementation of each service. @default the application's (src/services/referenceServices.ts) */
+  implementations?: Partial<Record<S, ReferenceServiceFactory>>;
+  /** Which services to run. @default every service that has an implementation */
   names?: readonly S[];
   /** Port per service; 0 picks a free one. @default 0 */
   ports?: Partial<Record<S, number>>;
@@ -31,27 +32,24 @@ export interface ReferenceServices<S extends string = ServiceName> {
 }
 
 /**
- * Migrates, optionally seeds, and starts the named reference services (their implementations
- * from the registry) on their own HTTP ports, with the tombstone purge job of each service that
+ * Migrates, optionally seeds, and starts the named reference services on their own HTTP ports, with the tombstone purge job of each service that
  * has a change feed.
  */
 export async function startReferenceServices<S extends string = ServiceName>({
   database,
   bus,
-  registry = downstreamServices as unknown as DownstreamServices<S>,
-  names = Object.keys(registry) as S[],
+  implementations = referenceServices as Partial<Record<S, ReferenceServiceFactory>>,
+  names = Object.keys(implementations) as S[],
   ports = {},
   host = '127.0.0.1',
   seed = false,
   tombstoneRetentionDays = 30,
 }: ReferenceServicesOptions<S>): Promise<ReferenceServices<S>> {
-  const services: { name: S; service: ReferenceService }[] = [];
-  // One at a time: jest's ESM runtime fails concurrent dynamic imports of shared modules ("request for … is not in cache").
-  for (const name of names) {
-    const reference = registry[name].reference;
-    if (!reference) throw new Error(`The ${name} service has no reference implementation to start: set ${serviceEnvName(name, 'URL')} to where it runs.`);
-    services.push({ name, service: (await reference())({ database, bus, tombstoneRetentionDays }) });
-  }
+  const services = names.map((name) => {
+    const create = implementations[name];
+    if (!create) throw new Error(`The ${name} service has no reference implementation to start: set ${serviceEnvName(name, 'URL')} to where it runs.`);
+    return { name, service: create({ database, bus, tombstoneRetentionDays }) };
+  });
   for (const { service } of services) await service.migrate();
   const named = names as readonly string[];
   if (seed) await seedDemoData(database, { users: named.includes('users'), catalog: named.includes('catalog'), orders: named.includes('orders') });

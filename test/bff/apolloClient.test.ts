@@ -12,21 +12,23 @@ const require = createRequire(import.meta.url);
 const { ApolloClient, HttpLink, InMemoryCache, gql } = require('@apollo/client/core') as typeof import('@apollo/client/core');
 const { createPersistedQueryLink } = require('@apollo/client/link/persisted-queries') as typeof import('@apollo/client/link/persisted-queries');
 const { generatePersistedQueryManifest } = require('@apollo/generate-persisted-query-manifest') as typeof import('@apollo/generate-persisted-query-manifest');
-const { generatePersistedQueryIdsFromManifest } = require('@apollo/persisted-query-lists') as typeof import('@apollo/persisted-query-lists');
+const { createPersistedQueryManifestVerificationLink, generatePersistedQueryIdsFromManifest } = require('@apollo/persisted-query-lists') as typeof import('@apollo/persisted-query-lists');
 
-// A real client no one here wrote: Apollo Client with its persisted-query link, reading a manifest
-// made by Apollo's own generator from our first-party operations, against a server in `require` mode.
+// A real client no one here wrote: Apollo Client with its persisted-query link and Apollo's
+// manifest verification link, pointed at the committed first-party manifest
+// (persisted-queries/first-party.json, as `npm run codegen` writes it), against a server in
+// `require` mode that loads that manifest and nothing else.
 const documents = join(projectRoot(), 'persisted-queries/first-party');
 const text = (file: string) => readFileSync(join(documents, file), 'utf8');
+type Manifest = Awaited<ReturnType<typeof import('@apollo/generate-persisted-query-manifest').generatePersistedQueryManifest>>;
+const manifest = JSON.parse(readFileSync(join(projectRoot(), 'persisted-queries/first-party.json'), 'utf8')) as Manifest;
 
 let dir: string;
-let manifest: Awaited<ReturnType<typeof import('@apollo/generate-persisted-query-manifest').generatePersistedQueryManifest>>;
 let system: TestSystem;
 
 beforeAll(async () => {
-  manifest = await generatePersistedQueryManifest({ documents: [join(documents, '*.graphql')] }, undefined);
   dir = mkdtempSync(join(tmpdir(), 'mobile-bff-apollo-'));
-  writeFileSync(join(dir, 'shop-web-1.0.0.json'), JSON.stringify(manifest));
+  writeFileSync(join(dir, 'first-party.json'), JSON.stringify(manifest));
   system = await startTestSystem({ PERSISTED_QUERIES_DIR: dir, PERSISTED_OPERATIONS: 'require' }, { nodeEnv: 'production' });
 });
 afterAll(async () => {
@@ -34,30 +36,54 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function apolloClient(sub: string) {
+async function apolloClient(sub: string, { useGETForHashedQueries = false } = {}) {
   const sent: string[] = [];
   const accepts: string[] = [];
+  const mismatches: string[] = [];
   const token = await signDevToken({ sub });
-  const link = createPersistedQueryLink(generatePersistedQueryIdsFromManifest({ loadManifest: () => manifest })).concat(
+  const verify = createPersistedQueryManifestVerificationLink({
+    loadManifest: () => manifest,
+    onVerificationFailed: ({ reason, operation }) => mismatches.push(`${reason}: ${operation.operationName}`),
+  });
+  const link = verify.concat(createPersistedQueryLink({ ...generatePersistedQueryIdsFromManifest({ loadManifest: () => manifest }), useGETForHashedQueries })).concat(
     new HttpLink({
       uri: system.url,
       headers: { authorization: `Bearer ${token}` },
       fetch: (input, init) => {
-        sent.push(String(init?.body ?? ''));
+        sent.push(init?.method === 'GET' ? `GET ${String(input)}` : String(init?.body ?? ''));
         accepts.push(new Headers(init?.headers).get('accept') ?? '');
         return fetch(input, init);
       },
     }),
   );
-  return { client: new ApolloClient({ link, cache: new InMemoryCache() }), sent, accepts };
+  return { client: new ApolloClient({ link, cache: new InMemoryCache() }), sent, accepts, mismatches };
 }
 
 describe('Apollo Client with the persisted-query link', () => {
-  it('uses a manifest whose bodies Apollo wrote with __typename, and ids that are their sha256', () => {
-    expect(manifest.format).toBe('apollo-persisted-query-manifest');
-    const home = manifest.operations.find((o) => o.name === 'Home')!;
-    expect(home.body).toMatch(/__typename/);
+  it('is pointed at a first-party manifest that is exactly what Apollo’s generator writes from the same documents', async () => {
+    const generated = await generatePersistedQueryManifest({ documents: [join(documents, '*.graphql')] }, undefined);
+    const byName = (m: Manifest) => Object.fromEntries(m.operations.map((o) => [o.name, o]));
+    expect(byName(manifest)).toEqual(byName(generated));
     for (const op of manifest.operations) expect(op.id).toBe(createHash('sha256').update(op.body).digest('hex'));
+  });
+
+  it('has __typename in every selection set of the manifest but the operation’s root', () => {
+    const home = manifest.operations.find((o) => o.name === 'Home')!;
+    expect(home.body).toMatch(/^query Home\(\$first: Int = 20\) \{\n  viewer \{\n    id\n    name\n    avatarUrl\(size: 96\)\n    __typename\n  \}\n/);
+    expect(home.body).toMatch(/\n\nfragment ProductCard on Product \{\n  id\n[^]*  __typename\n\}$/);
+    expect(home.body.match(/\{\n/g)!.length - 1).toBe(home.body.match(/__typename/g)!.length);
+  });
+
+  it('reports no OperationMismatch for any first-party operation, and loses no fragment data', async () => {
+    const { client, mismatches } = await apolloClient('demo');
+    const { data, errors } = await client.query({ query: gql(text('Home.graphql')), variables: { first: 2 } });
+    expect(errors).toBeUndefined();
+    const card = data.products.edges[0].node;
+    expect(card).toEqual({ __typename: 'Product', id: expect.any(String), name: expect.any(String), price: { __typename: 'Money', amount: expect.any(Number), currency: expect.any(String) }, imageUrl: expect.any(String) });
+    await client.query({ query: gql(text('CatalogPage.graphql')), variables: { first: 1 } });
+    await client.query({ query: gql(text('ProductDetail.graphql')), variables: { id: card.id } });
+    await client.query({ query: gql(text('OrderList.graphql')), variables: { first: 1 } });
+    expect(mismatches).toEqual([]);
   });
 
   it('runs a query by hash only, and the server answers it', async () => {
@@ -69,6 +95,16 @@ describe('Apollo Client with the persisted-query link', () => {
     expect(sent).toHaveLength(1);
     expect(JSON.parse(sent[0]!)).not.toHaveProperty('query');
     expect(JSON.parse(sent[0]!).extensions.persistedQuery.sha256Hash).toBe(manifest.operations.find((o) => o.name === 'Home')!.id);
+  });
+
+  it('runs a query by hash over GET (useGETForHashedQueries), which the CSRF rule lets through for its application/json content type', async () => {
+    const { client, sent } = await apolloClient('demo', { useGETForHashedQueries: true });
+    const { data, errors } = await client.query({ query: gql(text('CatalogPage.graphql')), variables: { first: 2 } });
+    expect(errors).toBeUndefined();
+    expect(data.products.edges).toHaveLength(2);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatch(/^GET .*extensions=/);
+    expect(sent[0]).not.toMatch(/[?&]query=/);
   });
 
   it('runs a mutation by hash only', async () => {

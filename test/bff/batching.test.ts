@@ -33,6 +33,7 @@ describe('downstream batching (one call per resource per level)', () => {
       users: { 'POST /users/ensure': 1 },
       orders: { 'GET /orders': 1 },
       catalog: { 'GET /products?ids': 1 },
+      notifications: {},
     });
   });
 
@@ -48,6 +49,7 @@ describe('downstream batching (one call per resource per level)', () => {
       users: { 'GET /users?ids': 1 },
       orders: { 'GET /orders?ids': 1 },
       catalog: { 'GET /products?ids': 1 },
+      notifications: {},
     });
   });
 });

@@ -38,7 +38,7 @@ describe('document limits (development mode: free-form text runs)', () => {
     expect(response!.body.errors![0]!.extensions?.code).toBe('BAD_USER_INPUT');
     expect(response!.body.errors![0]!.message).toMatch(message);
     expectNoInternals(response!.text);
-    expect(calls).toEqual({ users: {}, catalog: {}, orders: {} });
+    expect(calls).toEqual({ users: {}, catalog: {}, orders: {}, notifications: {} });
   }
 
   it('refuses a query deeper than 12 levels before running it', async () => {

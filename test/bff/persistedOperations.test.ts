@@ -177,6 +177,19 @@ describe('rejections', () => {
     expect(response.status).toBe(400);
     expect(((await response.json()) as any).errors[0].extensions.code).toBe('BAD_USER_INPUT');
   });
+
+  it('refuses a GET whose only protection would be a content type a browser sends cross-site without a preflight', async () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+      const response = await fetch(getUrl(CATALOG, { first: 1 }), { headers: { 'content-type': type } });
+      expect(response.status).toBe(400);
+    }
+  });
+
+  it('accepts a GET with a content type that needs a preflight, as web Apollo Client sends it (application/json, no preflight header)', async () => {
+    const response = await fetch(getUrl(CATALOG, { first: 1 }), { headers: { accept: '*/*', 'content-type': 'application/json' } });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as any).data.products.edges).toHaveLength(1);
+  });
 });
 
 describe('compression', () => {

@@ -6,8 +6,8 @@ describe('defaults', () => {
   const config = loadConfig({});
 
   it('gives every service DOWNSTREAM_TIMEOUT_MS unless its own is set', () => {
-    expect(config.resilience.timeoutsMs).toEqual({ users: 2000, catalog: 2000, orders: 2000 });
-    expect(loadConfig({ DOWNSTREAM_TIMEOUT_MS: '800', CATALOG_TIMEOUT_MS: '300' }).resilience.timeoutsMs).toEqual({ users: 800, catalog: 300, orders: 800 });
+    expect(config.resilience.timeoutsMs).toEqual({ users: 2000, catalog: 2000, orders: 2000, notifications: 2000 });
+    expect(loadConfig({ DOWNSTREAM_TIMEOUT_MS: '800', CATALOG_TIMEOUT_MS: '300' }).resilience.timeoutsMs).toEqual({ users: 800, catalog: 300, orders: 800, notifications: 800 });
   });
 
   it('limits a request to a 5 s budget, 2 retries of a read, and a breaker at 50 % of 10 calls in 10 s, reset after 10 s', () => {

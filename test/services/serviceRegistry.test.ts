@@ -4,8 +4,9 @@ import { DownstreamResponseError, DownstreamUnavailableError } from '../../src/b
 import { createMetrics } from '../../src/bff/metrics/createMetrics.js';
 import { ConfigError, loadConfig, loadServiceConfig } from '../../src/config/loadConfig.js';
 import { createDatabase, type Database } from '../../src/db/index.js';
-import { downstreamServices, serviceEnvName, serviceNames, type DownstreamServices, type ReferenceService } from '../../src/services/downstreamServices.js';
+import { downstreamServices, serviceEnvName, serviceNames, type DownstreamServices } from '../../src/services/downstreamServices.js';
 import { createServiceApp } from '../../src/services/http/createServiceApp.js';
+import { referenceServices, type ReferenceService } from '../../src/services/referenceServices.js';
 import { startReferenceServices, type ReferenceServices } from '../../src/services/startReferenceServices.js';
 
 // Adding a downstream service is one registry entry (src/services/downstreamServices.ts; see
@@ -26,8 +27,10 @@ function createWeatherService(): ReferenceService {
 
 const registry = {
   ...downstreamServices,
-  weather: { defaultPort: 4099, reference: async () => createWeatherService },
+  weather: { defaultPort: 4099 },
 } satisfies DownstreamServices;
+/** Its reference implementation next to the application's, as an entry in src/services/referenceServices.ts. */
+const implementations = { ...referenceServices, weather: createWeatherService };
 
 describe('the registry', () => {
   it('names the environment variables of each service after it', () => {
@@ -48,9 +51,9 @@ describe('the registry', () => {
 describe('a service added to the registry', () => {
   it('gets <NAME>_URL, <NAME>_PORT and <NAME>_TIMEOUT_MS, with the defaults of every service', () => {
     const config = loadServiceConfig({ WEATHER_URL: 'https://weather.internal/', WEATHER_TIMEOUT_MS: '300' }, registry, 2000);
-    expect(config.urls).toEqual({ users: undefined, catalog: undefined, orders: undefined, weather: 'https://weather.internal' });
+    expect(config.urls).toEqual({ users: undefined, catalog: undefined, orders: undefined, notifications: undefined, weather: 'https://weather.internal' });
     expect(config.ports.weather).toBe(4099);
-    expect(config.timeoutsMs).toEqual({ users: 2000, catalog: 2000, orders: 2000, weather: 300 });
+    expect(config.timeoutsMs).toEqual({ users: 2000, catalog: 2000, orders: 2000, notifications: 2000, weather: 300 });
   });
 
   it('has its variables validated at start like any other, naming the variable', () => {
@@ -59,19 +62,24 @@ describe('a service added to the registry', () => {
     expect(() => loadServiceConfig({ WEATHER_URL: 'ftp://x' }, registry)).toThrow(/WEATHER_URL: expected a http or https URL/);
   });
 
-  describe('started from its reference implementation and called through the downstream client', () => {
+  describe('at start-up', () => {
     let database: Database;
     let running: ReferenceServices<keyof typeof registry>;
     const bus = createInProcessBus();
     beforeAll(async () => {
       database = await createDatabase({ dataDir: 'memory://' });
-      running = await startReferenceServices({ database, bus, registry, names: ['weather'] });
+      running = await startReferenceServices({ database, bus, implementations, names: ['weather'] });
     });
     afterAll(async () => {
       await running?.stop();
       await bus.close();
       await database?.close();
     });
+
+    it('without a reference implementation, is not started in-process: its URL is asked for', async () => {
+      await expect(startReferenceServices({ database, bus, implementations: referenceServices, names: ['weather'] as never[] })).rejects.toThrow(/set WEATHER_URL to where it runs/);
+    });
+
 
     it('answers through its own circuit breaker, counted under its own metric label', async () => {
       const config = loadServiceConfig({ WEATHER_URL: running.urls.weather! }, registry);
@@ -108,13 +116,4 @@ describe('a service added to the registry', () => {
     });
   });
 
-  it('without a reference implementation, is not started in-process: its URL is asked for', async () => {
-    const external = { ...registry, weather: { defaultPort: 4099 } } satisfies DownstreamServices;
-    const database = await createDatabase({ dataDir: 'memory://' });
-    try {
-      await expect(startReferenceServices({ database, bus: createInProcessBus(), registry: external, names: ['weather'] })).rejects.toThrow(/set WEATHER_URL to where it runs/);
-    } finally {
-      await database.close();
-    }
-  });
 });

@@ -31,13 +31,22 @@ function iosDeferPayload(object: Json): Json {
   return object;
 }
 
+/** Which of Apollo's multipart protocols a body is read as: the payload rules differ, the framing does not. */
+export type MultipartSpec = 'deferSpec' | 'subscriptionSpec';
+
+/**
+ * subscriptionSpec=1.0 (`MultipartResponseSubscriptionParser` of both iOS versions): any JSON object
+ * (`{}` a heartbeat, `{"payload"}` an event, `{"errors"}` a fatal error); the caller reads them.
+ */
+const payloadOf = (spec: MultipartSpec) => (spec === 'subscriptionSpec' ? (object: Json) => object : iosDeferPayload);
+
 /**
  * Apollo iOS 1.x (`URLSessionClient`, `MultipartResponseParsingInterceptor` + `MultipartResponseDeferParser`, 1.25): the
  * data is split on `\r\n--<boundary>`; chunks that are empty, `--` or `\r\n` are skipped; a chunk's
  * lines are split on `\r\n\r\n`, trimmed of newlines, and each must be a `content-type:` line naming
  * `application/json` or `application/graphql-response+json`, or a JSON object.
  */
-export function iosV1Parts(body: string, boundary: string): Json[] {
+export function iosV1Parts(body: string, boundary: string, spec: MultipartSpec = 'deferSpec'): Json[] {
   // URLSessionClient hands the data up to the end of the close delimiter over, then what is left when the task ends.
   const close = `\r\n--${boundary}--`;
   const end = body.lastIndexOf(close);
@@ -57,7 +66,7 @@ export function iosV1Parts(body: string, boundary: string): Json[] {
       }
       const object = jsonObject(line);
       if (!object) throw new Error(`cannotParseChunkData: ${JSON.stringify(line)}`);
-      parts.push(iosDeferPayload(object));
+      parts.push(payloadOf(spec)(object));
       break;
     }
   }
@@ -71,7 +80,7 @@ export function iosV1Parts(body: string, boundary: string): Json[] {
  * `Content-Type: ` line's value, up to `; `, must be exactly `application/json` or
  * `application/graphql-response+json`; the first JSON object is the payload.
  */
-export function iosV2Parts(body: string, boundary: string): Json[] {
+export function iosV2Parts(body: string, boundary: string, spec: MultipartSpec = 'deferSpec'): Json[] {
   const delimiter = `\r\n--${boundary}`;
   const chunks: string[] = [];
   let buffer = '';
@@ -108,7 +117,7 @@ export function iosV2Parts(body: string, boundary: string): Json[] {
       }
       const object = jsonObject(line);
       if (!object) throw new Error(`cannotParseChunkData: ${JSON.stringify(line)}`);
-      payload = iosDeferPayload(object);
+      payload = payloadOf(spec)(object);
     }
     if (payload) parts.push(payload);
   }

@@ -45,6 +45,25 @@ export type CancelOrderPayload = {
   userErrors: Array<UserError>;
 };
 
+export type Device = {
+  __typename?: 'Device';
+  appVersion: Maybe<Scalars['String']['output']>;
+  /** The app's own id for this installation, as it registered it. */
+  installationId: Scalars['ID']['output'];
+  /** The BCP 47 language tag the app registered, e.g. `pt-BR`. */
+  locale: Maybe<Scalars['String']['output']>;
+  /** Whether this device gets an alert when one of the user's orders changes (a silent sync push is sent either way). */
+  notifyOrderUpdates: Scalars['Boolean']['output'];
+  platform: DevicePlatform;
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+export type DevicePlatform =
+  /** Firebase Cloud Messaging. */
+  | 'ANDROID'
+  /** Apple Push Notification service. */
+  | 'IOS';
+
 /** An amount of money in minor units (cents), e.g. `{ amount: 1999, currency: "EUR" }` is 19.99 EUR. */
 export type Money = {
   __typename?: 'Money';
@@ -59,6 +78,15 @@ export type Mutation = {
   cancelOrder: CancelOrderPayload;
   /** Places an order for the viewer at the catalog's current prices. */
   placeOrder: PlaceOrderPayload;
+  /**
+   * Registers this installation of the app for push, or updates it: send it on every launch and
+   * whenever the platform hands the app a new token. Naturally idempotent per (viewer,
+   * `installationId`), so it needs no idempotency key: sending it again changes nothing, a new
+   * token replaces the old one, and a token another user registered moves to the viewer.
+   */
+  registerDevice: RegisterDevicePayload;
+  /** Stops push to this installation of the app (e.g. on sign-out). Unregistering an unknown installation succeeds. */
+  unregisterDevice: UnregisterDevicePayload;
   /**
    * Changes the viewer's profile, field by field: only the fields given change. When a given
    * field changed on the server after `expectedVersion`, nothing changes and the payload carries
@@ -75,6 +103,16 @@ export type MutationCancelOrderArgs = {
 
 export type MutationPlaceOrderArgs = {
   input: PlaceOrderInput;
+};
+
+
+export type MutationRegisterDeviceArgs = {
+  input: RegisterDeviceInput;
+};
+
+
+export type MutationUnregisterDeviceArgs = {
+  input: UnregisterDeviceInput;
 };
 
 
@@ -290,6 +328,27 @@ export type QueryProductsArgs = {
   search?: InputMaybe<Scalars['String']['input']>;
 };
 
+export type RegisterDeviceInput = {
+  /** At most 64 characters. */
+  appVersion?: InputMaybe<Scalars['String']['input']>;
+  /** A stable id the app generates once per installation (e.g. a UUID in its storage); 1 to 255 characters. */
+  installationId: Scalars['ID']['input'];
+  /** A BCP 47 language tag, at most 35 characters. */
+  locale?: InputMaybe<Scalars['String']['input']>;
+  /** Alerts about the user's order updates. @default true */
+  notifyOrderUpdates?: InputMaybe<Scalars['Boolean']['input']>;
+  platform: DevicePlatform;
+  /** The APNs device token (hex) or the FCM registration token, as the platform issued it; 1 to 4096 characters. */
+  token: Scalars['String']['input'];
+};
+
+export type RegisterDevicePayload = {
+  __typename?: 'RegisterDevicePayload';
+  /** The device as registered; `null` when `userErrors` says why not. */
+  device: Maybe<Device>;
+  userErrors: Array<UserError>;
+};
+
 export type Subscription = {
   __typename?: 'Subscription';
   /**
@@ -305,6 +364,17 @@ export type Subscription = {
 
 export type SubscriptionOrderEventsArgs = {
   since?: InputMaybe<Scalars['SyncToken']['input']>;
+};
+
+export type UnregisterDeviceInput = {
+  installationId: Scalars['ID']['input'];
+};
+
+export type UnregisterDevicePayload = {
+  __typename?: 'UnregisterDevicePayload';
+  /** The installation no longer registered. */
+  installationId: Maybe<Scalars['ID']['output']>;
+  userErrors: Array<UserError>;
 };
 
 export type UpdateProfileInput = {
@@ -326,6 +396,12 @@ export type User = Node & {
   __typename?: 'User';
   /** The avatar scaled to fit `size` × `size` pixels (16–2048; default 256). */
   avatarUrl: Maybe<Scalars['String']['output']>;
+  /**
+   * The devices the user registered for push, most recently registered first. Only for the
+   * viewer's own user (another user's: `null` with `FORBIDDEN`). A device's push token is never
+   * readable back.
+   */
+  devices: Maybe<Array<Device>>;
   email: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
@@ -470,6 +546,8 @@ export type ResolversTypes = {
   CancelOrderInput: CancelOrderInput;
   CancelOrderPayload: ResolverTypeWrapper<Omit<CancelOrderPayload, 'order'> & { order?: Maybe<ResolversTypes['Order']> }>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  Device: ResolverTypeWrapper<Device>;
+  DevicePlatform: DevicePlatform;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Money: ResolverTypeWrapper<Money>;
@@ -491,9 +569,13 @@ export type ResolversTypes = {
   ProductConnection: ResolverTypeWrapper<Omit<ProductConnection, 'edges'> & { edges: Array<ResolversTypes['ProductEdge']> }>;
   ProductEdge: ResolverTypeWrapper<Omit<ProductEdge, 'node'> & { node: ResolversTypes['Product'] }>;
   Query: ResolverTypeWrapper<{}>;
+  RegisterDeviceInput: RegisterDeviceInput;
+  RegisterDevicePayload: ResolverTypeWrapper<RegisterDevicePayload>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<{}>;
   SyncToken: ResolverTypeWrapper<Scalars['SyncToken']['output']>;
+  UnregisterDeviceInput: UnregisterDeviceInput;
+  UnregisterDevicePayload: ResolverTypeWrapper<UnregisterDevicePayload>;
   UpdateProfileInput: UpdateProfileInput;
   UpdateProfilePayload: ResolverTypeWrapper<Omit<UpdateProfilePayload, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
   User: ResolverTypeWrapper<UserModel>;
@@ -507,6 +589,7 @@ export type ResolversParentTypes = {
   CancelOrderInput: CancelOrderInput;
   CancelOrderPayload: Omit<CancelOrderPayload, 'order'> & { order?: Maybe<ResolversParentTypes['Order']> };
   DateTime: Scalars['DateTime']['output'];
+  Device: Device;
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   Money: Money;
@@ -527,9 +610,13 @@ export type ResolversParentTypes = {
   ProductConnection: Omit<ProductConnection, 'edges'> & { edges: Array<ResolversParentTypes['ProductEdge']> };
   ProductEdge: Omit<ProductEdge, 'node'> & { node: ResolversParentTypes['Product'] };
   Query: {};
+  RegisterDeviceInput: RegisterDeviceInput;
+  RegisterDevicePayload: RegisterDevicePayload;
   String: Scalars['String']['output'];
   Subscription: {};
   SyncToken: Scalars['SyncToken']['output'];
+  UnregisterDeviceInput: UnregisterDeviceInput;
+  UnregisterDevicePayload: UnregisterDevicePayload;
   UpdateProfileInput: UpdateProfileInput;
   UpdateProfilePayload: Omit<UpdateProfilePayload, 'user'> & { user?: Maybe<ResolversParentTypes['User']> };
   User: UserModel;
@@ -564,6 +651,16 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type DeviceResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Device'] = ResolversParentTypes['Device']> = {
+  appVersion?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  installationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  locale?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  notifyOrderUpdates?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  platform?: Resolver<ResolversTypes['DevicePlatform'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
 export type MoneyResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Money'] = ResolversParentTypes['Money']> = {
   amount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -573,6 +670,8 @@ export type MoneyResolvers<ContextType = Context, ParentType extends ResolversPa
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   cancelOrder?: Resolver<ResolversTypes['CancelOrderPayload'], ParentType, ContextType, RequireFields<MutationCancelOrderArgs, 'input'>>;
   placeOrder?: Resolver<ResolversTypes['PlaceOrderPayload'], ParentType, ContextType, RequireFields<MutationPlaceOrderArgs, 'input'>>;
+  registerDevice?: Resolver<ResolversTypes['RegisterDevicePayload'], ParentType, ContextType, RequireFields<MutationRegisterDeviceArgs, 'input'>>;
+  unregisterDevice?: Resolver<ResolversTypes['UnregisterDevicePayload'], ParentType, ContextType, RequireFields<MutationUnregisterDeviceArgs, 'input'>>;
   updateProfile?: Resolver<ResolversTypes['UpdateProfilePayload'], ParentType, ContextType, RequireFields<MutationUpdateProfileArgs, 'input'>>;
 };
 
@@ -681,6 +780,12 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   viewer?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 };
 
+export type RegisterDevicePayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['RegisterDevicePayload'] = ResolversParentTypes['RegisterDevicePayload']> = {
+  device?: Resolver<Maybe<ResolversTypes['Device']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
 export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   orderEvents?: SubscriptionResolver<ResolversTypes['OrderEvent'], "orderEvents", ParentType, ContextType, Partial<SubscriptionOrderEventsArgs>>;
 };
@@ -688,6 +793,12 @@ export type SubscriptionResolvers<ContextType = Context, ParentType extends Reso
 export interface SyncTokenScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['SyncToken'], any> {
   name: 'SyncToken';
 }
+
+export type UnregisterDevicePayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UnregisterDevicePayload'] = ResolversParentTypes['UnregisterDevicePayload']> = {
+  installationId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
 
 export type UpdateProfilePayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UpdateProfilePayload'] = ResolversParentTypes['UpdateProfilePayload']> = {
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
@@ -697,6 +808,7 @@ export type UpdateProfilePayloadResolvers<ContextType = Context, ParentType exte
 
 export type UserResolvers<ContextType = Context, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
   avatarUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType, Partial<UserAvatarUrlArgs>>;
+  devices?: Resolver<Maybe<Array<ResolversTypes['Device']>>, ParentType, ContextType>;
   email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -716,6 +828,7 @@ export type UserErrorResolvers<ContextType = Context, ParentType extends Resolve
 export type Resolvers<ContextType = Context> = {
   CancelOrderPayload?: CancelOrderPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  Device?: DeviceResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
@@ -732,8 +845,10 @@ export type Resolvers<ContextType = Context> = {
   ProductConnection?: ProductConnectionResolvers<ContextType>;
   ProductEdge?: ProductEdgeResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  RegisterDevicePayload?: RegisterDevicePayloadResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   SyncToken?: GraphQLScalarType;
+  UnregisterDevicePayload?: UnregisterDevicePayloadResolvers<ContextType>;
   UpdateProfilePayload?: UpdateProfilePayloadResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   UserError?: UserErrorResolvers<ContextType>;

@@ -1,37 +1,18 @@
-// A graphql-codegen plugin: writes the first-party operations as an Apollo persisted-query
-// manifest (`apollo-persisted-query-manifest`, version 1), the format mobile clients ship, so the
-// BFF loads first-party and mobile manifests alike. Each body is the operation followed by the
-// fragments it uses (transitively, sorted by name); the id is the sha256 of that body.
-const { createHash } = require('node:crypto');
-const { Kind, print, visit } = require('graphql');
-
-function fragmentsUsedBy(node, fragments, seen = new Set()) {
-  visit(node, {
-    FragmentSpread(spread) {
-      const name = spread.name.value;
-      if (seen.has(name)) return;
-      const fragment = fragments.get(name);
-      if (!fragment) throw new Error(`Unknown fragment ${name}`);
-      seen.add(name);
-      fragmentsUsedBy(fragment, fragments, seen);
-    },
-  });
-  return seen;
-}
+// A graphql-codegen plugin: writes the first-party operations as an Apollo persisted-query manifest
+// (`apollo-persisted-query-manifest`, version 1), the format mobile clients ship, so the BFF loads
+// first-party and mobile manifests alike. The manifest is made by Apollo's own generator
+// (@apollo/generate-persisted-query-manifest), which runs each operation through Apollo Client:
+// `__typename` in every selection set but the operation's root, the fragments it uses appended and
+// the definitions sorted, printed as Apollo Client prints them. So the ids are the ones web Apollo
+// Client computes with @apollo/persisted-query-lists, and a response has the `__typename`s its cache
+// needs to store fragment data.
+const { generatePersistedQueryManifest } = require('@apollo/generate-persisted-query-manifest');
 
 module.exports = {
-  plugin(_schema, documents) {
-    const definitions = documents.flatMap((d) => d.document.definitions);
-    const fragments = new Map(definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
-    const operations = definitions
-      .filter((d) => d.kind === Kind.OPERATION_DEFINITION)
-      .map((operation) => {
-        if (!operation.name) throw new Error('First-party operations must be named');
-        const used = [...fragmentsUsedBy(operation, fragments)].sort().map((name) => fragments.get(name));
-        const body = [operation, ...used].map((d) => print(d)).join('\n\n');
-        return { id: createHash('sha256').update(body).digest('hex'), body, name: operation.name.value, type: operation.operation };
-      })
-      .sort((a, b) => a.name.localeCompare(b.name));
-    return `${JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations }, null, 2)}\n`;
+  async plugin(_schema, documents) {
+    const files = documents.map((d) => d.location).filter(Boolean);
+    const { format, version, operations } = await generatePersistedQueryManifest({ documents: files }, undefined);
+    const sorted = [...operations].sort((a, b) => a.name.localeCompare(b.name)).map(({ id, body, name, type }) => ({ id, body, name, type }));
+    return `${JSON.stringify({ format, version, operations: sorted }, null, 2)}\n`;
   },
 };

@@ -2,15 +2,20 @@ import type { Plugin } from 'graphql-yoga';
 import { ErrorCode } from '../errors/index.js';
 
 const PREFLIGHT_HEADERS = ['apollo-require-preflight', 'x-apollo-operation-name', 'graphql-preflight'];
+/** The content types a browser may send cross-site without a CORS preflight. */
+const SIMPLE_CONTENT_TYPES = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data'];
 
 /**
- * Apollo's CSRF rule: a GraphQL GET must carry a header that a browser cannot send cross-site
- * without a CORS preflight (`Apollo-Require-Preflight`, which Apollo Kotlin and iOS send with
- * GET, or `X-Apollo-Operation-Name`). POSTs are already protected: only JSON and GraphQL content
- * types are accepted (useErrorCodes), and those are not CORS-safelisted. Loading GraphiQL (a
- * browser asking for HTML) is not an operation and stays allowed. Checked in `onRequestParse`, as
- * yoga's own CSRF plugin does: yoga calls it for every request it serves as GraphQL, whatever
- * the URL (`/graphql/`, `/x/graphql`…), and for nothing else.
+ * Apollo's CSRF rule (as Apollo Server and the router apply it): a GraphQL GET must carry something
+ * a browser cannot send cross-site without a CORS preflight — the header `Apollo-Require-Preflight`
+ * (Apollo Kotlin and Apollo iOS send it with every GET), `X-Apollo-Operation-Name` or
+ * `GraphQL-Preflight`, or a `Content-Type` that is not one of the CORS-safelisted ones (web Apollo
+ * Client sends `content-type: application/json` with its GETs, and no preflight header). POSTs are
+ * already protected: only JSON and GraphQL content types are accepted (useErrorCodes), and those are
+ * not CORS-safelisted. Loading GraphiQL (a browser asking for HTML) is not an operation and stays allowed.
+ *
+ * Checked in `onRequestParse`, as yoga's own CSRF plugin does: yoga calls it for every request it
+ * serves as GraphQL, whatever the URL (`/graphql/`, `/x/graphql`…), and for nothing else.
  */
 export function useCsrfPrevention(): Plugin {
   return {
@@ -18,10 +23,13 @@ export function useCsrfPrevention(): Plugin {
       if (request.method !== 'GET') return;
       if (!url.search && (request.headers.get('accept') ?? '').includes('text/html')) return;
       if (PREFLIGHT_HEADERS.some((h) => request.headers.has(h))) return;
+      const contentType = request.headers.get('content-type')?.split(';')[0]!.trim().toLowerCase();
+      if (contentType && !SIMPLE_CONTENT_TYPES.includes(contentType)) return;
       const body = {
         errors: [
           {
-            message: 'A GET request must carry the header "Apollo-Require-Preflight: true" (or "X-Apollo-Operation-Name"), so that a browser cannot send it from another site.',
+            message:
+              'A GET request must carry the header "Apollo-Require-Preflight: true" (or "X-Apollo-Operation-Name", or a Content-Type such as application/json), so that a browser cannot send it from another site.',
             extensions: { code: ErrorCode.BadUserInput },
           },
         ],
