@@ -37,7 +37,7 @@ export interface SystemOptions {
  * service in this process. The database is `DATABASE_URL` or embedded PGlite under `dataDir`
  * (`DATA_DIR=memory://` keeps it in memory).
  */
-export async function startSystem({ config, logger = createLogger({ level: config.logLevel }), seed = true, bffPlugins, database: given }: SystemOptions): Promise<System> {
+export async function startSystem({ config, logger = createLogger({ level: config.logLevel, format: config.logFormat }), seed = true, bffPlugins, database: given }: SystemOptions): Promise<System> {
   const database =
     given ??
     (await createDatabase({
