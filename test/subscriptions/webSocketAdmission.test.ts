@@ -44,8 +44,8 @@ function query(client: Client, text: string): Promise<{ result?: ExecutionResult
 }
 
 /** A raw graphql-transport-ws socket, to see exactly what the server sends and how it closes. */
-async function rawSocket(token: string) {
-  const ws = new WebSocket(system.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+async function rawSocket(token: string, subprotocol = 'graphql-transport-ws') {
+  const ws = new WebSocket(system.url.replace(/^http/, 'ws'), subprotocol);
   const messages: any[] = [];
   const waiters = new Set<() => void>();
   ws.on('message', (m) => {
@@ -107,6 +107,21 @@ describe('operations over one socket', () => {
     const response = await system.gql('{ __typename }', {}, { as: heidi });
     expect(response.status).toBe(429);
     expect(response.body.errors![0]!.extensions?.code).toBe('RATE_LIMITED');
+  });
+});
+
+describe('the legacy subprotocol (subscriptions-transport-ws)', () => {
+  it('passes every `start` through the same admission: past the burst, a RATE_LIMITED result for that id, and the socket stays', async () => {
+    const socket = await rawSocket(await signDevToken({ sub: `mia-${randomUUID()}` }), 'graphql-ws');
+    for (let i = 0; i < 9; i++) socket.send({ id: `q${i}`, type: 'start', payload: { query: '{ __typename }' } });
+    const refused = await socket.waitFor((m) => m.type === 'data' && m.payload.errors?.[0]?.extensions?.code === 'RATE_LIMITED');
+    expect(refused.payload.errors[0].message).toMatch(/^Too many requests: retry after \d+ s\.$/);
+    const ran = () => socket.messages.filter((m) => m.type === 'data' && m.payload.data?.__typename === 'Query').length;
+    await socket.waitFor((m) => m.type === 'complete' && m.id === 'q8');
+    expect(ran()).toBeGreaterThanOrEqual(1);
+    expect(ran()).toBeLessThanOrEqual(6);
+    expect(socket.ws.readyState).toBe(WebSocket.OPEN);
+    socket.ws.close();
   });
 });
 
