@@ -38,6 +38,12 @@ export interface Config {
   tombstoneRetentionDays: number;
   /** pino level. @default 'info' ('silent' under test) */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * `pretty`: one readable line per entry, for a person at a terminal; `json`: one JSON object
+   * per line, for a log collector. @default 'pretty' when stdout is a terminal and NODE_ENV is
+   * not production, else 'json'
+   */
+  logFormat: 'json' | 'pretty';
   idempotency: {
     /** How long a key is kept from its first use: a retry within it replays, one after it runs anew. @default 7 days */
     keyTtlMs: number;
@@ -299,6 +305,7 @@ const envSchema = z.object({
   DOWNSTREAM_TIMEOUT_MS: positiveInt(2000),
   TOMBSTONE_RETENTION_DAYS: positiveInt(30),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  LOG_FORMAT: oneOf(['json', 'pretty'] as const),
   IDEMPOTENCY_KEY_TTL: duration('7d'),
   IDEMPOTENCY_LOCK_TIMEOUT: duration('30s'),
   IDEMPOTENCY_PURGE_INTERVAL: duration('1h'),
@@ -375,8 +382,9 @@ export function loadServiceConfig<S extends string>(env: NodeJS.ProcessEnv, regi
 /**
  * Reads and validates the environment. Throws a `ConfigError` naming every variable that is
  * wrong and what was expected, so a bad deployment fails at start rather than on first use.
+ * `stdoutIsTerminal` picks the default log format.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, { stdoutIsTerminal = process.stdout.isTTY === true }: { stdoutIsTerminal?: boolean } = {}): Config {
   const parsed = envSchema.safeParse(env);
   const parsedServices = serviceEnvSchema(downstreamServices).safeParse(env);
   if (!parsed.success || !parsedServices.success) {
@@ -424,6 +432,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     downstreamTimeoutMs: e.DOWNSTREAM_TIMEOUT_MS,
     tombstoneRetentionDays: e.TOMBSTONE_RETENTION_DAYS,
     logLevel: e.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
+    logFormat: e.LOG_FORMAT ?? (stdoutIsTerminal && nodeEnv !== 'production' ? 'pretty' : 'json'),
     idempotency: { keyTtlMs: e.IDEMPOTENCY_KEY_TTL, lockTimeoutMs: e.IDEMPOTENCY_LOCK_TIMEOUT, purgeIntervalMs: e.IDEMPOTENCY_PURGE_INTERVAL },
     testHooks: { crashAfterDownstreamWrite: e.BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE || undefined },
     resilience: {
