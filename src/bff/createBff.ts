@@ -27,6 +27,7 @@ import type { UserModel } from './models.js';
 import { watchPersistedOperations, type PersistedOperations } from './persisted/index.js';
 import { clientIdentityOf, createClientVersionPolicy, type ClientIdentity } from './clients/index.js';
 import { useClientVersionPolicy } from './plugins/useClientVersionPolicy.js';
+import { useClientSchemaEndpoint } from './plugins/useClientSchemaEndpoint.js';
 import { useCompression } from './plugins/useCompression.js';
 import { useCsrfPrevention } from './plugins/useCsrfPrevention.js';
 import { useDisableIntrospection } from './plugins/useDisableIntrospection.js';
@@ -59,7 +60,7 @@ export interface BffOptions {
   plugins?: Plugin[];
 }
 
-const ENDPOINTS = new Set(['/graphql', '/health', '/ready', '/metrics']);
+const ENDPOINTS = new Set(['/graphql', '/health', '/ready', '/metrics', '/schema.graphqls']);
 
 /** What yoga's node:http adapter passes plugins as the server context. */
 type NodeServerContext = { req?: IncomingMessage };
@@ -238,6 +239,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     useOperationLimits(limits.document),
   ];
   if (production) plugins.push(useDisableIntrospection());
+  else plugins.push(useClientSchemaEndpoint({ path: join(projectRoot(), 'schema/client/schema.graphqls') }));
   plugins.push(...extraPlugins);
 
   const yoga = createYoga<Record<string, unknown>, Context>({
