@@ -157,10 +157,15 @@ test('APNs 410 Unregistered and 400 BadDeviceToken, FCM 404 UNREGISTERED: the de
   await waitUntil(async () => (await devices()).length === 1, { what: 'the dead devices to be deleted' });
   expect((await devices()).map((d) => d.token)).toEqual([fine]);
   await waitUntil(() => to(fine, 'alert').length === 1, { what: 'the alert to the live device' });
-  const text = await metrics();
-  expect(text).toMatch(/^push_devices_pruned_total\{platform="IOS",reason="Unregistered"\} [1-9]/m);
-  expect(text).toMatch(/^push_devices_pruned_total\{platform="IOS",reason="BadDeviceToken"\} [1-9]/m);
-  expect(text).toMatch(/^push_devices_pruned_total\{platform="ANDROID",reason="UNREGISTERED"\} [1-9]/m);
+  const pruned = [
+    /^push_devices_pruned_total\{platform="IOS",reason="Unregistered"\} [1-9]/m,
+    /^push_devices_pruned_total\{platform="IOS",reason="BadDeviceToken"\} [1-9]/m,
+    /^push_devices_pruned_total\{platform="ANDROID",reason="UNREGISTERED"\} [1-9]/m,
+  ];
+  await waitUntil(async () => {
+    const text = await metrics();
+    return pruned.every((p) => p.test(text));
+  }, { what: 'the pruned-device counters' });
 });
 
 test('token rotation: the next change goes to the new token only', async () => {

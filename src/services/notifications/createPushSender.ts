@@ -76,8 +76,8 @@ export function createPushSender({ database, transports, deepLinkBase, metrics, 
       await db.execute(
         sql`DELETE FROM notifications.devices WHERE user_id = ${push.user_id} AND installation_id = ${push.installation_id} AND token = ${push.token}`,
       );
-      await db.execute(sql`UPDATE notifications.push_outbox SET failed_reason = ${outcome.reason} WHERE push_id = ${push.push_id}`);
       metrics.pruned.inc({ platform, reason: outcome.reason });
+      await db.execute(sql`UPDATE notifications.push_outbox SET failed_reason = ${outcome.reason} WHERE push_id = ${push.push_id}`);
       logger.info({ pushId: push.push_id, platform, reason: outcome.reason, installationId: push.installation_id }, 'push: token is dead; device deleted');
       return;
     }
