@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import { createBus } from '../../src/bus/index.js';
 import type { Bus } from '../../src/bus/index.js';
 import { createDatabase, type Database } from '../../src/db/index.js';
@@ -42,7 +43,7 @@ withServer('push delivery across crashes, instances and a Redis outage', () => {
     await doubles?.close();
     await redis?.stop();
     await testDb?.drop();
-  });
+  }, 60_000);
 
   /** A notifications service process sending to the doubles. */
   async function startSender(extra: Record<string, string> = {}) {
@@ -162,11 +163,18 @@ withServer('push delivery across crashes, instances and a Redis outage', () => {
     const user = `redis-${hex(4)}`;
     const ios = hex();
     await register(user, 'IOS', ios);
+    const log = (m: string) => process.stderr.write(`[redis test] ${m}\n`);
     const sender = await startSender({ PUSH_POLL_INTERVAL_MS: '500' });
     await redis.stop();
     try {
       const numbers = await changeOrders(user, 3);
-      await waitUntil(() => alertsTo(ios).length === numbers.length, { what: 'the alerts without Redis', timeoutMs: 60_000 });
+      await waitUntil(() => alertsTo(ios).length === numbers.length, { what: 'the alerts without Redis', timeoutMs: 20_000 }).catch(async (error: Error) => {
+        log(sender.output().split('\n').filter((l) => !l.includes('event bus')).join('\n').slice(-4000));
+        log(JSON.stringify(await database.db.execute(sql`SELECT * FROM notifications.feed_positions`)));
+        log(JSON.stringify(await database.db.execute(sql`SELECT push_id, kind, sent_at, failed_reason, due_at, leased_until, attempts FROM notifications.push_outbox WHERE user_id = ${user}`)));
+        log(JSON.stringify(await (await fetch(`${orders.urls.orders}/orders/feed?limit=5`)).json()).slice(0, 1500));
+        throw new Error(`${error.message}; sender output:\n${sender.output().slice(-3000)}`);
+      });
       expect(expectOneAlertPerChange([ios], numbers)).toBe(0);
     } finally {
       await redis.restart();
