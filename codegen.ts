@@ -37,6 +37,10 @@ const config: CodegenConfig = {
     'persisted-queries/first-party.json': {
       plugins: ['./src/bff/persisted/apolloManifestCodegenPlugin.cjs'],
     },
+    // The schema for client code generators, with Apollo's @semanticNonNull and @typePolicy (also `npm run schema:export`).
+    'schema/client/schema.graphqls': {
+      plugins: ['./src/bff/clientSchema/exportClientSchema.cjs'],
+    },
   },
 };
 

@@ -1,5 +1,7 @@
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { isStorableText } from '../util/storableText.js';
 import { DEV_AUDIENCE, DEV_ISSUER, DEV_PUBLIC_JWK } from './devKey.js';
+import { profileClaims } from './profileClaims.js';
 
 export interface VerifiedClaims {
   sub: string;
@@ -14,8 +16,16 @@ export class AuthError extends Error {
   override name = 'AuthError';
 }
 
+/**
+ * The identity provider could not be asked (its JWKS unreachable, slow or broken): not the
+ * token's fault, so the client must keep its session and retry, not refresh or sign out.
+ */
+export class AuthUnavailableError extends Error {
+  override name = 'AuthUnavailableError';
+}
+
 export interface TokenVerifier {
-  /** Resolves the token's claims, or rejects with an `AuthError`. */
+  /** Resolves the token's claims, or rejects with an `AuthError` (a bad token) or an `AuthUnavailableError` (the identity provider cannot be reached). */
   verify(token: string): Promise<VerifiedClaims>;
 }
 
@@ -49,21 +59,22 @@ export function createTokenVerifier({ auth }: TokenVerifierOptions): TokenVerifi
           clockTolerance: CLOCK_TOLERANCE_S,
           requiredClaims: ['exp', 'sub'],
         });
-        if (typeof payload.sub !== 'string' || payload.sub === '' || payload.sub.length > 255) {
+        // The subject becomes a key in every service's database: one they could not store is no user.
+        if (typeof payload.sub !== 'string' || payload.sub === '' || payload.sub.length > 255 || !isStorableText(payload.sub)) {
           throw new AuthError('The token has no usable "sub" claim.');
         }
         return {
           sub: payload.sub,
           exp: payload.exp!,
-          ...(typeof payload.name === 'string' ? { name: payload.name } : {}),
-          ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
+          ...profileClaims(payload),
         };
       } catch (error) {
         if (error instanceof AuthError) throw error;
         if (error instanceof errors.JWTExpired) throw new AuthError('The token has expired.');
-        if (error instanceof errors.JWKSTimeout || !(error instanceof errors.JOSEError)) {
-          // The identity provider could not be reached: not the client's fault, but still no identity.
-          throw new AuthError('The token could not be verified right now.');
+        // The key set could not be had: a timeout, a refused connection (fetch's TypeError, not a
+        // JOSEError), an answer other than 200, or one that is no key set (jose's generic JOSEError).
+        if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || !(error instanceof errors.JOSEError) || error.code === 'ERR_JOSE_GENERIC') {
+          throw new AuthUnavailableError('The identity provider cannot be reached.', { cause: error });
         }
         throw new AuthError('The token is not valid.');
       }

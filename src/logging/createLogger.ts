@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import pinoPretty from 'pino-pretty';
 
 /**
  * Paths never written to a log: credentials, and personal data that could ride along on an
@@ -35,11 +36,25 @@ function bufferedStdout(): DestinationStream {
 }
 
 /**
- * The process's logger: JSON lines (pino) at `level`, with `REDACTED_PATHS` censored; by default
- * to stdout, buffered (one write per 4 KB of lines or per 250 ms, not one blocking write per line,
- * that is per request with the access log).
+ * stdout for a person: one line per entry, time, level and message first, the rest as compact
+ * JSON after them (pino-pretty, in this process: no worker thread for a development terminal).
  */
-export function createLogger({ level }: { level: LoggerOptions['level'] }, destination: DestinationStream = bufferedStdout()): Logger {
+function readableStdout(): DestinationStream {
+  return pinoPretty({ colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', destination: 1, sync: false });
+}
+
+export interface LoggerOptionsOf {
+  level: LoggerOptions['level'];
+  /** `json` (a log collector's format) or `pretty` (readable lines for a terminal). @default 'json' */
+  format?: 'json' | 'pretty';
+}
+
+/**
+ * The process's logger at `level`, with `REDACTED_PATHS` censored. By default to stdout: JSON
+ * lines, buffered (one write per 4 KB of lines or per 250 ms, not one blocking write per line,
+ * that is per request with the access log); or, with `format: 'pretty'`, readable lines.
+ */
+export function createLogger({ level, format = 'json' }: LoggerOptionsOf, destination: DestinationStream = format === 'pretty' ? readableStdout() : bufferedStdout()): Logger {
   const options: LoggerOptions = { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
   return pino(options, destination);
 }

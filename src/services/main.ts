@@ -21,7 +21,7 @@ if (!config.databaseUrl) {
   process.exit(1);
 }
 
-const logger = createLogger({ level: config.logLevel });
+const logger = createLogger({ level: config.logLevel, format: config.logFormat });
 const database = await createDatabase({ url: config.databaseUrl });
 const bus = await createBus({ redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, onError: (error) => logger.warn({ err: error }, 'event bus') });
 const running = await startReferenceServices({

@@ -25,6 +25,11 @@ export interface SystemOptions {
   seed?: boolean;
   /** More yoga plugins for the BFF (tests observe the pipeline with them). */
   bffPlugins?: Plugin[];
+  /**
+   * A database the caller opened and will close, instead of one from the config (tests that run
+   * services of their own on it: one embedded PGlite instead of two, each costing seconds to start).
+   */
+  database?: Database;
 }
 
 /**
@@ -32,16 +37,19 @@ export interface SystemOptions {
  * service in this process. The database is `DATABASE_URL` or embedded PGlite under `dataDir`
  * (`DATA_DIR=memory://` keeps it in memory).
  */
-export async function startSystem({ config, logger = createLogger({ level: config.logLevel }), seed = true, bffPlugins }: SystemOptions): Promise<System> {
-  const database = await createDatabase({
-    url: config.databaseUrl,
-    dataDir: config.databaseUrl ? undefined : config.dataDir === 'memory://' ? 'memory://' : join(config.dataDir, 'pglite'),
-  });
+export async function startSystem({ config, logger = createLogger({ level: config.logLevel, format: config.logFormat }), seed = true, bffPlugins, database: given }: SystemOptions): Promise<System> {
+  const database =
+    given ??
+    (await createDatabase({
+      url: config.databaseUrl,
+      dataDir: config.databaseUrl ? undefined : config.dataDir === 'memory://' ? 'memory://' : join(config.dataDir, 'pglite'),
+    }));
+  const closeDatabase = () => (given ? Promise.resolve() : database.close());
   let bus;
   try {
     bus = await createBus({ redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, onError: (error) => logger.warn({ err: error }, 'event bus') });
   } catch (error) {
-    await database.close();
+    await closeDatabase();
     throw error;
   }
   const missing = serviceNames.filter((name) => !config.services[name]);
@@ -62,14 +70,14 @@ export async function startSystem({ config, logger = createLogger({ level: confi
         await started.stop();
         await services?.stop();
         await bus.close();
-        await database.close();
+        await closeDatabase();
       },
     };
   } catch (error) {
     await bff?.stop().catch(() => {});
     await services?.stop().catch(() => {});
     await bus.close().catch(() => {});
-    await database.close().catch(() => {});
+    await closeDatabase().catch(() => {});
     throw error;
   }
 }

@@ -141,9 +141,25 @@ describe('a subscription over multipart HTTP', () => {
     const token = await signDevToken({ sub: user(), expiresIn: '2s' });
     const stream = await post(KOTLIN_ACCEPT, byHash(ORDER_EVENTS), `Bearer ${token}`);
     const body = await stream.ended;
-    const fatal = part(JSON.stringify({ payload: null, errors: [{ message: 'The token has expired: refresh it and subscribe again.', extensions: { code: 'UNAUTHENTICATED' } }] }));
+    const fatal = part(JSON.stringify({ payload: null, errors: [{ message: 'The token has expired: refresh it and subscribe again from the last sync token.', extensions: { code: 'UNAUTHENTICATED' } }] }));
     expect(body).toBe(`${OPENING}${HEARTBEAT}${fatal}${END}`);
     expect(asEveryClientReadsIt(body)).toEqual([{}, { payload: null, errors: [expect.objectContaining({ extensions: { code: 'UNAUTHENTICATED' } })] }]);
+  });
+
+  it("closes the subscription's stream when the client goes away", async () => {
+    const streamsOpen = async () => Number(/} (\S+)$/m.exec(await system.bff.metrics.registry.getSingleMetricAsString('bff_subscription_streams'))?.[1] ?? 0);
+    const eventually = async (predicate: (n: number) => boolean) => {
+      const deadline = Date.now() + 10_000;
+      while (!predicate(await streamsOpen())) {
+        if (Date.now() > deadline) throw new Error(`bff_subscription_streams stayed at ${await streamsOpen()}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+    const before = await streamsOpen();
+    const stream = await post(KOTLIN_ACCEPT, byHash(ORDER_EVENTS), await bearer(user()));
+    await eventually((n) => n === before + 1);
+    stream.close();
+    await eventually((n) => n === before);
   });
 
   it('sends a heartbeat part {} every 5 s while no event comes', async () => {

@@ -36,15 +36,15 @@ export interface RunningProcess {
 }
 
 /**
- * Starts `node <script> ...args` from the project root with `env` added to a clean environment.
+ * Starts `node <script> ...args` from `cwd` (the project root) with `env` added to a clean environment.
  * Load shedding is off unless `env` sets OVERLOAD_EVENT_LOOP_DELAY_MS: on a busy machine the
  * process's event loop lags and it would refuse the test's own requests with 503.
  */
-export function startNode(script: string, args: string[], env: Record<string, string | undefined>): RunningProcess {
+export function startNode(script: string, args: string[], env: Record<string, string | undefined>, { cwd = projectRoot() }: { cwd?: string } = {}): RunningProcess {
   const baseEnv = { ...process.env };
   for (const key of ['DATABASE_URL', 'REDIS_URL', 'NODE_ENV', 'NODE_OPTIONS', 'PORT', ...serviceNames.map((name) => serviceEnvName(name, 'URL'))]) delete baseEnv[key];
   // `detached`: the child leads a process group of its own, so that killing the group takes anything it started too.
-  const child = spawn(process.execPath, [script, ...args], { cwd: projectRoot(), env: { ...baseEnv, OVERLOAD_EVENT_LOOP_DELAY_MS: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [script, ...args], { cwd, env: { ...baseEnv, OVERLOAD_EVENT_LOOP_DELAY_MS: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const group = child.pid;
   if (group !== undefined) {
     spawnedGroups.add(group);

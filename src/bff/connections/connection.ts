@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { clientError, ErrorCode } from '../errors/index.js';
+import { isStorableText } from '../../util/storableText.js';
 
 /** Page size limits of every connection: `first`/`last` are 0 to 100; neither given means `first: 20`. */
 export const MAX_PAGE_SIZE = 100;
@@ -7,6 +8,22 @@ export const DEFAULT_PAGE_SIZE = 20;
 
 const CURSOR_VERSION = 1;
 type SortValue = string | number;
+
+/**
+ * The type of one sort value of an ordering, as the service's SQL reads it: `text`, or
+ * `timestamp` (an ISO-8601 instant as the services write it, `2026-01-02T03:04:05.678Z`).
+ */
+export type SortKind = 'text' | 'timestamp';
+
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** Whether a decoded sort value is one the ordering's column accepts (a client can forge any cursor). */
+function fitsKind(value: SortValue, kind: SortKind): boolean {
+  if (typeof value !== 'string' || !isStorableText(value)) return false;
+  // A round trip: a 30th of February or a 25th hour parse leniently but do not come back the same.
+  if (kind === 'timestamp') return INSTANT.test(value) && new Date(value).toISOString() === value;
+  return true;
+}
 
 export interface ConnectionArgs {
   first?: number | null;
@@ -38,7 +55,12 @@ export function encodeCursor(scope: string, values: SortValue[]): string {
   return Buffer.from(JSON.stringify([CURSOR_VERSION, scope, ...values])).toString('base64url');
 }
 
-export function decodeCursor(cursor: string, scope: string, arity: number, argName: string): SortValue[] {
+/**
+ * The sort values of a cursor of `scope`, each checked against its column's `kinds`, so that a
+ * forged cursor is `INVALID_CURSOR` here rather than a value the service's database refuses.
+ */
+export function decodeCursor(cursor: string, scope: string, kinds: readonly SortKind[], argName: string): SortValue[] {
+  const arity = kinds.length;
   const invalid = () => clientError(ErrorCode.InvalidCursor, `${argName}: not a cursor of this list (it may come from another list, ordering or filter); start again without ${argName}.`, { argument: argName });
   if (cursor.length > 1024) throw invalid();
   let parsed: unknown;
@@ -49,12 +71,12 @@ export function decodeCursor(cursor: string, scope: string, arity: number, argNa
   }
   if (!Array.isArray(parsed) || parsed.length !== arity + 2 || parsed[0] !== CURSOR_VERSION || parsed[1] !== scope) throw invalid();
   const values = parsed.slice(2);
-  if (!values.every((v) => typeof v === 'string' || typeof v === 'number')) throw invalid();
+  if (!values.every((v, i) => fitsKind(v as SortValue, kinds[i]!))) throw invalid();
   return values as SortValue[];
 }
 
 /** Validates Relay arguments (relay.dev Cursor Connections) and turns them into a keyset page request. */
-export function toPageRequest(args: ConnectionArgs, scope: string, arity: number): PageRequest {
+export function toPageRequest(args: ConnectionArgs, scope: string, kinds: readonly SortKind[]): PageRequest {
   const { first, last, after, before } = args;
   if (first != null && last != null) {
     throw clientError(ErrorCode.BadUserInput, 'Pass either first or last, not both.');
@@ -67,8 +89,8 @@ export function toPageRequest(args: ConnectionArgs, scope: string, arity: number
   return {
     direction: last != null ? 'backward' : 'forward',
     size: last ?? first ?? DEFAULT_PAGE_SIZE,
-    after: after != null ? decodeCursor(after, scope, arity, 'after') : undefined,
-    before: before != null ? decodeCursor(before, scope, arity, 'before') : undefined,
+    after: after != null ? decodeCursor(after, scope, kinds, 'after') : undefined,
+    before: before != null ? decodeCursor(before, scope, kinds, 'before') : undefined,
   };
 }
 

@@ -26,6 +26,9 @@ function countsAsFailure(error: unknown): boolean {
   return true;
 }
 
+/** A call that ended without the service having answered or failed: the request's budget ran out first. */
+const isNoVerdict = (error: unknown) => error instanceof DownstreamUnavailableError && error.details.countsAsFailure === false;
+
 /**
  * One circuit breaker (opossum) per downstream service. `run(service, attempt)` runs one attempt
  * through the service's breaker: while the breaker is open it fails at once with a
@@ -43,7 +46,7 @@ export function createCircuitBreakers<S extends string>(
   };
   const breakers = new Map<S, CircuitBreaker<[() => Promise<unknown>], unknown>>();
   for (const service of services) {
-    const breaker = new CircuitBreaker((attempt: () => Promise<unknown>) => attempt(), {
+    const breaker: CircuitBreaker<[() => Promise<unknown>], unknown> = new CircuitBreaker((attempt: () => Promise<unknown>) => attempt(), {
       name: service,
       // Deadlines are the client's: an attempt that outlives them has already failed there.
       timeout: false,
@@ -54,7 +57,10 @@ export function createCircuitBreakers<S extends string>(
       rollingPercentilesEnabled: false,
       enableSnapshots: false,
       resetTimeout: resetMs,
-      errorFilter: (error: unknown) => !countsAsFailure(error),
+      // A filtered error counts as a success, and a success closes a half-open breaker. A probe cut
+      // short by its request's own budget says nothing about the service, so it must not close
+      // it: counted as a failure then, it re-opens the breaker until the next probe.
+      errorFilter: (error: unknown) => !countsAsFailure(error) && !(breaker.halfOpen && isNoVerdict(error)),
     });
     breaker.on('open', () => setState(service, 'open'));
     breaker.on('halfOpen', () => setState(service, 'half_open'));

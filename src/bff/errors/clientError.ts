@@ -22,9 +22,11 @@ export function maskError(onUnexpected: (error: unknown) => void) {
   return (error: unknown): Error => {
     const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
     if (error instanceof GraphQLError && !error.originalError && error.extensions?.code) return error;
-    // No path: graphql-js refused the request before any resolver ran (a variable of the wrong
-    // type, a missing required variable). That is the client's input, not our failure.
-    if (error instanceof GraphQLError && !error.path) return error;
+    // No path: graphql-js or yoga refused the request before any resolver ran (a variable of the
+    // wrong type, a missing required variable, bad JSON). That is the client's input, not our
+    // failure. But a subscription's stream that fails has no path either: an error whose original
+    // is one of ours (not graphql-js's, not yoga's HTTP refusal) is judged by that original below.
+    if (error instanceof GraphQLError && !error.path && (!error.originalError || error.originalError instanceof GraphQLError || error.extensions?.http)) return error;
     if (original instanceof GraphQLError && original.extensions?.code) {
       if (!(error instanceof GraphQLError)) return original;
       return new GraphQLError(original.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions: original.extensions });

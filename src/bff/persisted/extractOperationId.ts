@@ -6,7 +6,9 @@
  */
 export function extractOperationId(params: { extensions?: unknown; documentId?: unknown }): string | undefined {
   const pq = (params.extensions as { persistedQuery?: { version?: unknown; sha256Hash?: unknown } } | undefined)?.persistedQuery;
-  if (pq && typeof pq === 'object' && pq.sha256Hash !== undefined) return String(pq.sha256Hash).toLowerCase();
-  if (params.documentId !== undefined && params.documentId !== null) return String(params.documentId).replace(/^sha256:/i, '').toLowerCase();
+  // Only strings: `useInputValidation` refuses other types before this runs, and a value with its
+  // own `toString` must never be converted here.
+  if (pq && typeof pq === 'object' && pq.sha256Hash != null) return typeof pq.sha256Hash === 'string' ? pq.sha256Hash.toLowerCase() : '';
+  if (params.documentId != null) return typeof params.documentId === 'string' ? params.documentId.replace(/^sha256:/i, '').toLowerCase() : '';
   return undefined;
 }

@@ -15,6 +15,11 @@ export function cacheControlOf({ maxAge, scope }: CachePolicy, hasErrors: boolea
   return `${scope === 'PUBLIC' ? 'public' : 'private'}, max-age=${maxAge}`;
 }
 
+// Whether the response carries an error, kept on the HTTP request's own server context (one per
+// request, batch or not) between the result and the response.
+const HAS_ERRORS = Symbol('response has errors');
+type ServerContext = { params?: unknown; [HAS_ERRORS]?: true };
+
 /**
  * Every 200 of a persisted operation, GET or POST, carries a `Cache-Control` from the operation's
  * `@cacheControl` policy (Apollo Kotlin's normalized cache expires entries from it; URLCache and
@@ -22,36 +27,57 @@ export function cacheControlOf({ maxAge, scope }: CachePolicy, hasErrors: boolea
  * repeat with a matching `If-None-Match` answers 304 with no body, saving the phone the bytes.
  * A streamed answer (`@defer`) is `private, no-cache`: its later parts' errors are not known when
  * its headers go out.
+ *
+ * Caching never spreads a failure: an answer with any error (a service down, a refused input, a
+ * partial result), a batch, free-form text, or a refusal of a GET is `private, no-cache` with no
+ * `ETag`, so neither a CDN nor the phone keeps an outage. The operation is the one the request
+ * carries (`context.params`: a batch has none of its own, so it is never shared).
  */
 export function useHttpCaching(): Plugin {
-  const withErrors = new WeakSet<Request>();
   return {
-    onResultProcess({ request, result }) {
+    onResultProcess({ result, serverContext }) {
       if (Symbol.asyncIterator in (result as object)) return;
       const results = (Array.isArray(result) ? result : [result]) as { errors?: readonly unknown[] }[];
-      if (results.some((r) => r.errors?.length)) withErrors.add(request);
+      if (results.some((r) => r.errors?.length)) (serverContext as ServerContext)[HAS_ERRORS] = true;
     },
-    async onResponse({ request, response, setResponse, fetchAPI }) {
-      if (response.status !== 200) return;
-      const operation = persistedOperationOf.get(request);
-      if (!operation) return;
+    async onResponse({ request, response, serverContext, setResponse, fetchAPI }) {
+      const context = serverContext as ServerContext;
       const type = response.headers.get('content-type') ?? '';
+      if (response.status !== 200) {
+        // Refusals (400, 401, 429…) over GET: whatever set them, nothing may keep them.
+        if (request.method === 'GET' && type.includes('json') && !response.headers.has('cache-control')) {
+          response.headers.set('cache-control', NOT_CACHEABLE);
+          response.headers.delete('etag');
+        }
+        return;
+      }
+      const hasErrors = context[HAS_ERRORS] === true;
+      const operation = persistedOperationOf(context.params);
+      if (!operation) {
+        if ((hasErrors || request.method === 'GET') && !response.headers.has('cache-control')) response.headers.set('cache-control', NOT_CACHEABLE);
+        return;
+      }
       if (!type.includes('json')) {
         if (!response.headers.has('cache-control')) response.headers.set('cache-control', NOT_CACHEABLE);
         return;
       }
-      const cacheControl = cacheControlOf(operation.cachePolicy, withErrors.has(request));
+      const cacheControl = cacheControlOf(operation.cachePolicy, hasErrors);
       if (request.method !== 'GET') {
         response.headers.set('cache-control', cacheControl);
         return;
       }
       const body = new Uint8Array(await response.arrayBuffer());
-      const etag = `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
       const headers = new fetchAPI.Headers(response.headers);
       // Copied headers can lose yoga's content type to later plugins' get() (compression then skipped the body).
       headers.set('content-type', type);
-      headers.set('etag', etag);
       headers.set('cache-control', cacheControl);
+      if (hasErrors) {
+        headers.delete('etag');
+        setResponse(new fetchAPI.Response(body, { status: 200, headers }));
+        return;
+      }
+      const etag = `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+      headers.set('etag', etag);
       headers.append('vary', 'Authorization, Accept, Accept-Encoding');
       const ifNoneMatch = request.headers.get('if-none-match');
       if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')) {

@@ -3,7 +3,7 @@ import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { acceptsDefer } from '../transport/acceptsDefer.js';
 import { multipartResponse } from '../transport/multipartResponse.js';
-import { withCode } from './useErrorCodes.js';
+import { withCode } from '../errors/index.js';
 
 /** One deferred fragment's result, as graphql-tools' executor yields it (the 2022-08-24 format). */
 interface IncrementalItem {

@@ -92,7 +92,7 @@ function subscriptionParts(source: AsyncIterator<ExecutionResult>, { heartbeatMs
       if (next === 'heartbeat') return { done: false, value: {} };
       if (next === 'expired') {
         finish();
-        return { done: false, value: fatal(new GraphQLError('The token has expired: refresh it and subscribe again.', { extensions: { code: ErrorCode.Unauthenticated } })) };
+        return { done: false, value: fatal(new GraphQLError('The token has expired: refresh it and subscribe again from the last sync token.', { extensions: { code: ErrorCode.Unauthenticated } })) };
       }
       pending = undefined;
       if ('error' in next) {
@@ -103,6 +103,13 @@ function subscriptionParts(source: AsyncIterator<ExecutionResult>, { heartbeatMs
       if (next.step.done) {
         finish();
         return done;
+      }
+      // Credentials that ended (an expiry elsewhere in the pipeline ends the stream with one such
+      // result) are fatal to the subscription, whoever noticed first.
+      const { data, errors } = next.step.value;
+      if (data == null && errors?.some((e) => (e as GraphQLError).extensions?.code === ErrorCode.Unauthenticated)) {
+        finish();
+        return { done: false, value: { payload: null, errors: clientResult({ errors }).errors } };
       }
       return { done: false, value: { payload: clientResult(next.step.value) } };
     },

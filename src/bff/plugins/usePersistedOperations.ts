@@ -37,8 +37,23 @@ const idRequired = () =>
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
-/** The persisted operation a request resolved to, for the plugins after this one (caching, metrics). */
-export const persistedOperationOf = new WeakMap<Request, PersistedOperation>();
+// Kept on the operation's own parameters, which yoga hands on as `context.params` of that
+// operation: a JSON batch is one HTTP `Request` for several operations, so nothing may be
+// remembered per request.
+const PERSISTED = Symbol('persisted operation');
+/** The document the operation runs: the persisted one, or its variant without `@defer`. */
+const PREPARED = Symbol('prepared document');
+type WithPersisted = { [PERSISTED]?: PersistedOperation; [PREPARED]?: DocumentNode };
+
+/**
+ * The persisted operation that an operation's parameters (`context.params`) resolved to, for the
+ * plugins after this one (caching); `undefined` for free-form text.
+ */
+export function persistedOperationOf(params: unknown): PersistedOperation | undefined {
+  return params && typeof params === 'object' ? (params as WithPersisted)[PERSISTED] : undefined;
+}
+
+const paramsOf = (context: unknown) => (context as { params?: unknown }).params;
 
 /**
  * Serves operations by id from manifests prepared at start: the request's document is the one
@@ -48,7 +63,6 @@ export const persistedOperationOf = new WeakMap<Request, PersistedOperation>();
  * `getResultForParams`).
  */
 export function usePersistedOperations({ operations, mode, onOperation, compiled }: UsePersistedOperationsOptions): Plugin {
-  const prepared = new WeakMap<Request, DocumentNode>();
   // A client may print a body with other whitespace and indentation (Apollo iOS sends its own).
   // Per set of manifests: they reload without a restart.
   const longestSubscriptionTexts = new WeakMap<PersistedOperations, number>();
@@ -80,15 +94,15 @@ export function usePersistedOperations({ operations, mode, onOperation, compiled
         if (!operation) throw notInList('(text)');
       }
       if (!operation) return;
-      // A client that does not accept multipart parts gets one complete response: the operation without its `@defer`.
-      prepared.set(request, operation.withoutDefer && !acceptsDefer(request.headers.get('accept')) ? operation.withoutDefer : operation.document);
-      persistedOperationOf.set(request, operation);
       onOperation?.(operation, request);
       const { documentId: _documentId, ...rest } = params as typeof params & { documentId?: unknown };
-      setParams({ ...rest, query: operation.body, operationName: params.operationName ?? operation.name });
+      // A client that does not accept multipart parts gets one complete response: the operation without its `@defer`.
+      const document = operation.withoutDefer && !acceptsDefer(request.headers.get('accept')) ? operation.withoutDefer : operation.document;
+      const withOperation: typeof params & WithPersisted = { ...rest, query: operation.body, operationName: params.operationName ?? operation.name, [PERSISTED]: operation, [PREPARED]: document };
+      setParams(withOperation);
     },
     onParse({ context, setParsedDocument }) {
-      const document = prepared.get((context as { request: Request }).request);
+      const document = (paramsOf(context) as WithPersisted | undefined)?.[PREPARED];
       if (!document) return;
       setParsedDocument(document);
       // Yoga's document cache, keyed by the text, runs after this hook and would hand back whichever
@@ -97,12 +111,11 @@ export function usePersistedOperations({ operations, mode, onOperation, compiled
     },
     onValidate({ context, setResult }) {
       // Validated against this schema at start (the server does not start otherwise).
-      if (prepared.has((context as { request: Request }).request)) setResult([]);
+      if (persistedOperationOf(paramsOf(context))) setResult([]);
     },
     onExecute({ args, setExecuteFn }) {
       if (!compiled) return;
-      const request = (args.contextValue as { request: Request }).request;
-      const operation = persistedOperationOf.get(request);
+      const operation = persistedOperationOf(paramsOf(args.contextValue));
       // Compiled without `@defer`: the deferring variant runs on yoga's executor (incremental delivery).
       if (operation?.withoutDefer && args.document !== operation.withoutDefer) return;
       const query = operation && compiled()?.get(operation.id);

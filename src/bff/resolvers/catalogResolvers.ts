@@ -18,7 +18,7 @@ export const catalogResolvers: Resolvers = {
         throw clientError(ErrorCode.BadUserInput, `search: expected at most ${MAX_SEARCH_LENGTH} characters, got ${search.length}.`, { argument: 'search' });
       }
       const scope = cursorScope('products by name, sku', { search });
-      const page = toPageRequest(args, scope, 2);
+      const page = toPageRequest(args, scope, ['text', 'text']);
       const query = pageQuery(page) + (search ? `&search=${encodeURIComponent(search)}` : '');
       const { body } = await ctx.downstream.call<ListResponse<ProductResource>>('catalog', { path: `/products?${query}`, route: 'GET /products' });
       const items = body.items.map((p): ProductModel => ({ ...p, __typename: 'Product' }));

@@ -19,7 +19,7 @@ export const ordersResolvers: Resolvers = {
     orders: async (user, args, ctx) => {
       if (ctx.viewer?.sub !== user.id) throw clientError(ErrorCode.Forbidden, "Only the viewer's own orders can be listed.");
       const scope = cursorScope('orders by createdAt desc, number desc', { user: user.id, status: args.status });
-      const page = toPageRequest(args, scope, 2);
+      const page = toPageRequest(args, scope, ['timestamp', 'text']);
       const query = `userId=${encodeURIComponent(user.id)}&${pageQuery(page)}${args.status ? `&status=${args.status}` : ''}`;
       const { body } = await ctx.downstream.call<ListResponse<OrderResource>>('orders', { path: `/orders?${query}`, route: 'GET /orders' });
       const items = body.items.map(toModel);

@@ -3,6 +3,7 @@ import type { Context } from '../context.js';
 import { DownstreamUnavailableError } from '../downstream/DownstreamErrors.js';
 import type { OrderModel } from '../models.js';
 import { requireViewer } from '../resolvers/shared.js';
+import { changesPage, CHANGES_STATUSES } from '../sync/fetchChanges.js';
 import { decodeSyncToken, encodeSyncToken, syncScope } from '../sync/syncToken.js';
 
 export interface OrderEvent {
@@ -62,7 +63,13 @@ export function orderEventStream(ctx: Context, since: string | null | undefined,
       dirty = true;
       wake?.();
     };
-    const readFeed = (path: string) => ctx.sharedReads.read(`orders ${path}`, noticedAt, () => ctx.downstream.call<ChangesResponse<OrderResource>>('orders', { path, route: 'GET /orders/changes' }));
+    // A feed that refuses the position (expired or not its own) ends the stream with the code the
+    // orderChanges query gives (SYNC_TOKEN_EXPIRED, INVALID_SYNC_TOKEN).
+    const readFeed = (path: string) =>
+      ctx.sharedReads.read(`orders ${path}`, noticedAt, async () => {
+        const response = await ctx.downstream.call<unknown>('orders', { path, route: 'GET /orders/changes', expect: CHANGES_STATUSES });
+        return { status: response.status, body: changesPage<OrderResource>('orders', 'GET /orders/changes', response) };
+      });
     // Listen before reading where the feed stands, so that no change falls between the two.
     const offNotices = ctx.bus.subscribe('orders', (message) => {
       if (message.userId === viewer.sub) notify();

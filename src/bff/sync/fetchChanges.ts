@@ -25,6 +25,30 @@ export interface ChangesCall {
   scope: string;
 }
 
+/** What a change feed call may answer: a page, 400 for a position it refuses, 410 behind its purge horizon. */
+export const CHANGES_STATUSES = [200, 400, 410] as const;
+
+/**
+ * The page of a change feed's answer (called with `expect: CHANGES_STATUSES`). A position the
+ * feed does not accept is `INVALID_SYNC_TOKEN`; one behind its purged tombstones
+ * `SYNC_TOKEN_EXPIRED`: the same for the `*Changes` queries and the subscriptions' streams.
+ */
+export function changesPage<R>(service: ServiceName, route: string, response: { status: number; body: unknown }): ChangesResponse<R> {
+  if (response.status === 410) {
+    throw clientError(
+      ErrorCode.SyncTokenExpired,
+      'since: this sync token is older than the deletions the server keeps, so some may have been missed; wipe the local copy of this collection and sync again with since: null.',
+      { argument: 'since' },
+    );
+  }
+  if (response.status === 400) {
+    const body = response.body as ServiceErrorBody;
+    if (body.field === 'since') throw invalidSyncToken();
+    throw new DownstreamResponseError(service, route, response.status, body);
+  }
+  return response.body as ChangesResponse<R>;
+}
+
 /**
  * One page of a service's change feed for a `*Changes` field: validates `first`, turns `since`
  * into the feed's position, and the feed's `next` into the new sync token. A position the feed
@@ -40,20 +64,8 @@ export async function fetchChanges<R>(ctx: Context, args: ChangesArgs, { service
   const response = await ctx.downstream.call<ChangesResponse<R> | ServiceErrorBody>(service, {
     path: `${path}${path.includes('?') ? '&' : '?'}${query}`,
     route,
-    expect: [200, 400, 410],
+    expect: CHANGES_STATUSES,
   });
-  if (response.status === 410) {
-    throw clientError(
-      ErrorCode.SyncTokenExpired,
-      'since: this sync token is older than the deletions the server keeps, so some may have been missed; wipe the local copy of this collection and sync again with since: null.',
-      { argument: 'since' },
-    );
-  }
-  if (response.status === 400) {
-    const body = response.body as ServiceErrorBody;
-    if (body.field === 'since') throw invalidSyncToken();
-    throw new DownstreamResponseError(service, route, response.status, body);
-  }
-  const page = response.body as ChangesResponse<R>;
+  const page = changesPage<R>(service, route, response);
   return { updated: page.updated, deleted: page.deleted, syncToken: encodeSyncToken(scope, page.next), hasMore: page.hasMore };
 }

@@ -28,6 +28,12 @@ export function createServiceApp(name: string): FastifyInstance {
   });
 
   app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, _request, reply) => {
+    // A value the database refused (a NUL, bytes that are no UTF-8, a date that is no date): the
+    // caller's input, not this service's failure, so never a 500 that a breaker would count.
+    if (isDataException(error)) {
+      void reply.code(400).send({ code: 'INVALID_INPUT', message: 'A value was refused by the database (malformed text, number or date).' } satisfies ServiceErrorBody);
+      return;
+    }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) {
       void reply.code(500).send({ code: 'INTERNAL', message: `${name}: internal error` } satisfies ServiceErrorBody);
@@ -42,6 +48,18 @@ export function createServiceApp(name: string): FastifyInstance {
   app.get('/health', async () => ({ status: 'ok', service: name }));
   app.get('/stats', async () => ({ service: name, requests: Object.fromEntries(counts) }));
   return app;
+}
+
+/**
+ * PostgreSQL's "data exception" (SQLSTATE class 22: invalid text representation, untranslatable
+ * character, datetime out of range…), from pg or PGlite, bare or wrapped by drizzle as `cause`.
+ */
+function isDataException(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 3; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code)) return true;
+  }
+  return false;
 }
 
 export function reject(reply: FastifyReply, status: number, body: ServiceErrorBody): FastifyReply {
