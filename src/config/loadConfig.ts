@@ -1,11 +1,15 @@
 import semver from 'semver';
 import { z } from 'zod';
+import type { PushConfig } from '../services/notifications/PushConfig.js';
+import { loadPushConfig, type PushEnv } from './loadPushConfig.js';
 import { downstreamServices, serviceEnvName, type DownstreamServices, type ServiceName } from '../services/downstreamServices.js';
 
 /** Everything the BFF and the reference services read from the environment, validated once at start. */
 export interface Config {
   /** `production` switches to hash-only operations, no GraphiQL, no introspection. @default 'development' */
   nodeEnv: 'development' | 'production' | 'test';
+  /** Push sending by the notifications service (README, Push). */
+  push: PushConfig;
   /** @default 4000 */
   port: number;
   /** @default '0.0.0.0' in production, '127.0.0.1' otherwise */
@@ -354,6 +358,18 @@ const envSchema = z.object({
   METRICS_PORT: z.string().optional(),
   CORS_ORIGINS: z.string().optional(),
   FAST_PATHS: oneOf(['on', 'off'] as const),
+  PUSH_DEEP_LINK_BASE: z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/.*$/i, 'expected a URL prefix such as mobilebff:// or https://app.example.com/').optional(),
+  PUSH_POKE_WINDOW_MS: nonNegativeInt(2000, 600_000),
+  PUSH_POLL_INTERVAL_MS: positiveInt(5000),
+  APNS_URL: url(['https', 'http']),
+  APNS_KEY_FILE: z.string().optional(),
+  APNS_KEY_ID: z.string().optional(),
+  APNS_TEAM_ID: z.string().optional(),
+  APNS_TOPIC: z.string().optional(),
+  APNS_CA_FILE: z.string().optional(),
+  FCM_URL: url(['https', 'http']),
+  FCM_CREDENTIALS_FILE: z.string().optional(),
+  FCM_CA_FILE: z.string().optional(),
 });
 
 /** A comma-separated list of origins, or `*`; unset or empty: `fallback`. */
@@ -453,6 +469,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { stdoutIsTermi
   if (e.BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE && nodeEnv !== 'test') {
     problems.push(`BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE: a test hook, only allowed when NODE_ENV=test (NODE_ENV is ${nodeEnv})`);
   }
+  const push = loadPushConfig(e as PushEnv, nodeEnv, problems);
   let metricsPort: number | undefined;
   if (e.METRICS_PORT) {
     if (!/^\d+$/.test(e.METRICS_PORT) || Number(e.METRICS_PORT) > 65535) problems.push(`METRICS_PORT: expected an integer from 0 to 65535, got "${e.METRICS_PORT}"`);
@@ -473,6 +490,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { stdoutIsTermi
 
   return {
     nodeEnv,
+    push,
     port: e.PORT,
     host: e.HOST || (nodeEnv === 'production' ? '0.0.0.0' : '127.0.0.1'),
     databaseUrl: e.DATABASE_URL,
