@@ -14,7 +14,15 @@ if (!config.databaseUrl && Object.values(config.services).some(Boolean)) {
   logger.warn('DATABASE_URL is unset: the BFF uses its own embedded PGlite. The production topology (services and BFF as separate processes, several BFF replicas) needs DATABASE_URL.');
 }
 
-let system;
+let system: Awaited<ReturnType<typeof startSystem>> | undefined;
+// Ship or retire an app release without a restart: the manifest folder is also watched, SIGHUP
+// reloads it at once (e.g. where file events do not arrive, as on some network file systems).
+// Listened to from the start: SIGHUP's default action would end the process.
+process.on('SIGHUP', () => {
+  if (!system) return logger.info('SIGHUP while starting: the manifests being loaded are the current ones');
+  logger.info('SIGHUP: reloading the persisted-operation manifests');
+  system.bff.reloadPersistedOperations();
+});
 try {
   system = await startSystem({ config, logger, seed: embedded });
 } catch (error) {
@@ -36,13 +44,6 @@ if (config.nodeEnv === 'production') {
   lines.push(`  Dev bearer token (sub=demo, 24 h; another: npm run token -- --sub <id>):`, `  Authorization: Bearer ${token}`);
 }
 process.stdout.write(`${lines.join('\n')}\n`);
-
-// Ship or retire an app release without a restart: the manifest folder is also watched, SIGHUP
-// reloads it at once (e.g. where file events do not arrive, as on some network file systems).
-process.on('SIGHUP', () => {
-  logger.info('SIGHUP: reloading the persisted-operation manifests');
-  system.bff.reloadPersistedOperations();
-});
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

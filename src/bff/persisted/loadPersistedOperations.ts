@@ -60,9 +60,10 @@ interface ManifestEntry {
  * an id is not the sha256 of its body, when one id maps to two bodies, or when a file is not named
  * for its app release (`<client-name>-<version>.json`, or `first-party.json`): a schema change
  * that would break a shipped app fails here, before deploy, not on the phone. Every problem of
- * every file is listed, so the message names every app version a change breaks.
+ * every file is listed, so the message names every app version a change breaks. `previous` (a
+ * reload, against the same schema): its operations are reused for the ids it already prepared.
  */
-export function loadPersistedOperations(schema: GraphQLSchema, dir: string): PersistedOperations {
+export function loadPersistedOperations(schema: GraphQLSchema, dir: string, { previous }: { previous?: PersistedOperations } = {}): PersistedOperations {
   let files: string[];
   try {
     files = readdirSync(dir)
@@ -123,6 +124,13 @@ export function loadPersistedOperations(schema: GraphQLSchema, dir: string): Per
       if (known) {
         if (known.body !== entry.body) refuse(file, `${where}: the id is listed with another body in ${known.files.join(', ')}`, name);
         else known.files.push(file);
+        continue;
+      }
+      // A reload: an id is the sha256 of its body and the schema is the one it was validated
+      // against, so an operation prepared before is the same work done again. Only new ones cost.
+      const prepared = previous?.byId.get(id);
+      if (prepared && prepared.body === entry.body && prepared.name === entry.name) {
+        byId.set(id, { ...prepared, files: [file] });
         continue;
       }
       let document: DocumentNode;

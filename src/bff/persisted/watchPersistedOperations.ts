@@ -34,9 +34,10 @@ export interface WatchPersistedOperationsOptions {
  * request), so a reload never changes an operation under a running request.
  */
 export function watchPersistedOperations({ schema, dir, compile, logger, debounceMs = 250, onReload }: WatchPersistedOperationsOptions) {
-  const load = (): ServedOperations => {
-    const operations = loadPersistedOperations(schema, dir);
-    return { operations, compiled: compile ? compilePersistedQueries(schema, operations) : undefined };
+  // A reload prepares only the operations it has not seen: a release adds a few to many.
+  const load = (previous?: ServedOperations): ServedOperations => {
+    const operations = loadPersistedOperations(schema, dir, previous ? { previous: previous.operations } : {});
+    return { operations, compiled: compile ? compilePersistedQueries(schema, operations, previous?.compiled) : undefined };
   };
   let current = load();
   let watcher: FSWatcher | undefined;
@@ -45,7 +46,7 @@ export function watchPersistedOperations({ schema, dir, compile, logger, debounc
   function reload(reason: string): boolean {
     let next: ServedOperations;
     try {
-      next = load();
+      next = load(current);
     } catch (error) {
       logger.error({ dir, reason, err: error }, 'persisted-operation manifests refused; the previous set keeps serving');
       onReload?.('refused');
