@@ -285,7 +285,8 @@ async function main() {
         core: SERVER_CORE,
         ready: /^(\{"graphql".*\})$/m,
         nodeArgs: ['--expose-gc', '--import', join(root, 'dist/bench/servers/gcOnSignal.js'), ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=bff-embedded.cpuprofile'] : [])],
-        env: { NODE_ENV: 'development', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: 'memory://', RATE_LIMIT_PER_SECOND: '0', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' },
+        // WS_MAX_SOCKETS_PER_CLIENT=0: S6's thousands of sockets all belong to one user.
+        env: { NODE_ENV: 'development', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: 'memory://', RATE_LIMIT_PER_SECOND: '0', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', WS_MAX_SOCKETS_PER_CLIENT: '0', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' },
       });
       children.push(running);
       const { graphql, services } = JSON.parse(ready[1]!) as { graphql: string; services: Record<string, string> };

@@ -37,7 +37,7 @@ for (const name of serviceNames) {
   lines.push(`  ${`${name} service:`.padEnd(16)} ${system.serviceUrls[name]}${config.services[name] ? '' : '  (in process)'}`);
 }
 if (config.nodeEnv === 'production') {
-  lines.push(`  GraphQL: ${system.url}`);
+  lines.push(`  GraphQL: ${system.url}`, `  Metrics: ${system.bff.metricsUrl}`);
 } else {
   const token = await signDevToken({ sub: 'demo', expiresIn: '24h' });
   lines.push(`  GraphiQL: ${system.url}  (open it in a browser; the demo user's token is already filled in)`);

@@ -16,8 +16,16 @@ export class AuthError extends Error {
   override name = 'AuthError';
 }
 
+/**
+ * The identity provider could not be asked (its JWKS unreachable, slow or broken): not the
+ * token's fault, so the client must keep its session and retry, not refresh or sign out.
+ */
+export class AuthUnavailableError extends Error {
+  override name = 'AuthUnavailableError';
+}
+
 export interface TokenVerifier {
-  /** Resolves the token's claims, or rejects with an `AuthError`. */
+  /** Resolves the token's claims, or rejects with an `AuthError` (a bad token) or an `AuthUnavailableError` (the identity provider cannot be reached). */
   verify(token: string): Promise<VerifiedClaims>;
 }
 
@@ -63,9 +71,10 @@ export function createTokenVerifier({ auth }: TokenVerifierOptions): TokenVerifi
       } catch (error) {
         if (error instanceof AuthError) throw error;
         if (error instanceof errors.JWTExpired) throw new AuthError('The token has expired.');
-        if (error instanceof errors.JWKSTimeout || !(error instanceof errors.JOSEError)) {
-          // The identity provider could not be reached: not the client's fault, but still no identity.
-          throw new AuthError('The token could not be verified right now.');
+        // The key set could not be had: a timeout, a refused connection (fetch's TypeError, not a
+        // JOSEError), an answer other than 200, or one that is no key set (jose's generic JOSEError).
+        if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || !(error instanceof errors.JOSEError) || error.code === 'ERR_JOSE_GENERIC') {
+          throw new AuthUnavailableError('The identity provider cannot be reached.', { cause: error });
         }
         throw new AuthError('The token is not valid.');
       }

@@ -19,16 +19,18 @@ import { createDownstreamClient, type ServiceName } from './downstream/createDow
 import { createReadCoalescer } from './downstream/createReadCoalescer.js';
 import { maskError } from './errors/index.js';
 import { createIdempotencyStore, createRequestIdempotency } from './idempotency/index.js';
-import { clientAddress, createEventLoopMonitor, createMemoryRateLimiter, createRedisRateLimiter } from './limits/index.js';
+import { clientAddress, createAdmission, createEventLoopMonitor, createMemoryRateLimiter, createRedisRateLimiter } from './limits/index.js';
 import { createLoaders } from './loaders/createLoaders.js';
 import { clientLabels } from './metrics/clientLabels.js';
 import { createMetrics } from './metrics/createMetrics.js';
 import type { UserModel } from './models.js';
-import { watchPersistedOperations, type PersistedOperations } from './persisted/index.js';
+import { ManifestError, watchPersistedOperations, type PersistedOperations } from './persisted/index.js';
 import { clientIdentityOf, createClientVersionPolicy, type ClientIdentity } from './clients/index.js';
 import { useClientVersionPolicy } from './plugins/useClientVersionPolicy.js';
 import { useClientSchemaEndpoint } from './plugins/useClientSchemaEndpoint.js';
+import { useAdmission } from './plugins/useAdmission.js';
 import { useCompression } from './plugins/useCompression.js';
+import { useCors } from './plugins/useCors.js';
 import { useCsrfPrevention } from './plugins/useCsrfPrevention.js';
 import { useDisableIntrospection } from './plugins/useDisableIntrospection.js';
 import { useErrorCodes } from './plugins/useErrorCodes.js';
@@ -36,14 +38,15 @@ import { useHttpCaching } from './plugins/useHttpCaching.js';
 import { useIdempotency } from './plugins/useIdempotency.js';
 import { useIncrementalDelivery } from './plugins/useIncrementalDelivery.js';
 import { useInputValidation } from './plugins/useInputValidation.js';
-import { useLoadShedding } from './plugins/useLoadShedding.js';
 import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
 import { useMultipartSubscriptions } from './plugins/useMultipartSubscriptions.js';
 import { useOperationLimits } from './plugins/useOperationLimits.js';
+import { useSubscriptionExpiry } from './plugins/useSubscriptionExpiry.js';
 import { usePersistedOperations } from './plugins/usePersistedOperations.js';
-import { useRateLimit } from './plugins/useRateLimit.js';
 import { requireViewer } from './resolvers/shared.js';
 import { createHttpServer } from './transport/createHttpServer.js';
+import { createMetricsServer } from './transport/createMetricsServer.js';
+import { createSocketGate } from './transport/createSocketGate.js';
 import { requestIdOf } from './transport/requestIdOf.js';
 import { createWebSocketTransport } from './transport/createWebSocketTransport.js';
 
@@ -96,6 +99,11 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     onReload: (result) => metrics.manifestReloads.inc({ result }),
   });
   const operations = (): PersistedOperations => persisted.current.operations;
+  if (config.persistedOperations === 'require' && operations().byId.size === 0) {
+    throw new ManifestError(
+      `PERSISTED_QUERIES_DIR: no persisted operation in ${resolve(config.persistedQueriesDir)}, and PERSISTED_OPERATIONS=require runs only those: every request would be refused. Add the apps' manifests (*.json), or set PERSISTED_OPERATIONS.`,
+    );
+  }
   // Metric labels for apollographql-client-name / -version, bounded by the manifests serving now.
   const labelsOf = new WeakMap<PersistedOperations, ReturnType<typeof clientLabels>>();
   const clientLabelsOf = ({ name, version }: ClientIdentity) => {
@@ -131,6 +139,12 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
   // request; production never serves GraphiQL and never loads it.
   let graphiqlModule: Promise<typeof import('@graphql-yoga/render-graphiql')> | undefined;
   const loadGraphiQL = () => (graphiqlModule ??= import('@graphql-yoga/render-graphiql'));
+  // One admission for every operation, whatever carries it: HTTP (useAdmission) and each WebSocket operation.
+  const admission = createAdmission({
+    ...(lifecycle.maxEventLoopDelayMs > 0 ? { overloaded: () => eventLoop.overloaded } : {}),
+    ...(rateLimiter ? { limiter: rateLimiter } : {}),
+    onRefused: ({ reason }) => metrics.rejectedRequests.inc({ reason }),
+  });
   // Shared by the subscriptions of this BFF: one change notice, one feed read and one batch per resource.
   const sharedReads = createReadCoalescer();
 
@@ -147,6 +161,9 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     const viewer = await viewerOf(request).catch(() => null);
     return viewer ? `sub:${viewer.sub}` : `ip:${clientAddress(req?.socket.remoteAddress, request.headers.get('x-forwarded-for'), limits.trustProxyHops)}`;
   }
+  const socketGate = createSocketGate({ admission, maxSocketsPerClient: config.webSocket.maxSocketsPerClient, messagesPerSecond: config.webSocket.maxMessagesPerSecond });
+  // In production /metrics is never on the public port; in development it is, unless METRICS_PORT is set.
+  const metricsServer = config.metricsPort !== undefined || production ? createMetricsServer({ registry: metrics.registry }) : undefined;
 
   async function buildContext(request: Request): Promise<Context> {
     const viewer = await viewerOf(request);
@@ -195,8 +212,8 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
 
   let http: ReturnType<typeof createHttpServer> | undefined;
   const plugins: Plugin[] = [
-    ...(lifecycle.maxEventLoopDelayMs > 0 ? [useLoadShedding({ overloaded: () => eventLoop.overloaded, onShed: () => metrics.rejectedRequests.inc({ reason: 'overloaded' }) })] : []),
-    ...(rateLimiter ? [useRateLimit<NodeServerContext>({ limiter: rateLimiter, keyOf: clientKey, onLimited: () => metrics.rejectedRequests.inc({ reason: 'rate_limited' }) }) as Plugin] : []),
+    ...(config.corsOrigins === '*' || config.corsOrigins.length > 0 ? [useCors({ origins: config.corsOrigins })] : []),
+    useAdmission<NodeServerContext>({ admission, keyOf: clientKey }) as Plugin,
     useCsrfPrevention(),
     // Before the allowlist: an app too old to be served is told to update, not that its operation is unknown.
     ...(versionPolicy.empty
@@ -230,7 +247,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
         }
       },
     }),
-    useMetricsEndpoint({ registry: metrics.registry }),
+    ...(metricsServer ? [] : [useMetricsEndpoint({ registry: metrics.registry })]),
     useErrorCodes(),
     useMultipartSubscriptions({
       expiresAt: async (request) => {
@@ -241,6 +258,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     }),
     useIdempotency(),
     useOperationLimits(limits.document),
+    useSubscriptionExpiry(),
   ];
   if (production) plugins.push(useDisableIntrospection());
   else plugins.push(useClientSchemaEndpoint({ path: join(projectRoot(), 'schema/client/schema.graphqls') }));
@@ -255,6 +273,8 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     parserAndValidationCache: config.fastPaths,
     batching: limits.batchLimit > 0 ? { limit: limits.batchLimit } : false,
     healthCheckEndpoint: '/health',
+    // yoga's own CORS reflects any origin with credentials: useCors replaces it.
+    cors: false,
     landingPage: false,
     // GraphiQL's page carries its scripts and styles (@graphql-yoga/render-graphiql): nothing is
     // fetched from a CDN, so it works offline. A token is signed for every page load: one signed
@@ -287,6 +307,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
   const { server } = http;
 
   let url: string | undefined;
+  let metricsUrl: string | undefined;
   let webSocket: ReturnType<typeof createWebSocketTransport> | undefined;
   let purgeTimer: NodeJS.Timeout | undefined;
   return {
@@ -302,6 +323,11 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
      * refused (logged), and the previous set keeps serving.
      */
     reloadPersistedOperations: () => persisted.reload(),
+    /** Where Prometheus scrapes, once started: `/metrics` on `METRICS_PORT`, or on the public port in development without one. */
+    get metricsUrl() {
+      if (!url) throw new Error('The BFF is not started: call start() first.');
+      return metricsUrl ?? url.replace(/\/graphql$/, '/metrics');
+    },
     /** The GraphQL endpoint once started, e.g. `http://127.0.0.1:4000/graphql`. */
     get url() {
       if (!url) throw new Error('The BFF is not started: call start() first.');
@@ -309,6 +335,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     },
     async start({ port = config.port, host = config.host }: { port?: number; host?: string } = {}) {
       await migrate(database, { schema: 'bff', folder: join(projectRoot(), 'src/bff/migrations') });
+      if (metricsServer) metricsUrl = await metricsServer.start(config.metricsPort ?? 0, host);
       if (config.nodeEnv === 'development') await loadGraphiQL();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -326,6 +353,8 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
         maxBufferedBytes: config.webSocket.maxBufferedBytes,
         allowedOrigins: config.webSocket.allowedOrigins,
         connectionInitWaitTimeout: config.webSocket.initTimeoutMs,
+        gate: socketGate,
+        addressOf: (req) => clientAddress(req.socket.remoteAddress, typeof req.headers['x-forwarded-for'] === 'string' ? req.headers['x-forwarded-for'] : null, limits.trustProxyHops),
         ...(config.fastPaths ? { shareSubscriptionsOf: operations } : {}),
       });
       persisted.start();
@@ -359,6 +388,8 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
       clearInterval(purgeTimer);
       await rateLimiter?.close();
       await downstreamClient.close();
+      // Last: Prometheus sees the drain.
+      await metricsServer?.stop();
     },
     /** The state of a service's circuit breaker (`closed`, `half_open`, `open`). */
     breakerState: (service: ServiceName) => downstreamClient.breakerState(service),

@@ -1,11 +1,15 @@
 import semver from 'semver';
 import { z } from 'zod';
+import type { PushConfig } from '../services/notifications/PushConfig.js';
+import { loadPushConfig, type PushEnv } from './loadPushConfig.js';
 import { downstreamServices, serviceEnvName, type DownstreamServices, type ServiceName } from '../services/downstreamServices.js';
 
 /** Everything the BFF and the reference services read from the environment, validated once at start. */
 export interface Config {
   /** `production` switches to hash-only operations, no GraphiQL, no introspection. @default 'development' */
   nodeEnv: 'development' | 'production' | 'test';
+  /** Push sending by the notifications service (README, Push). */
+  push: PushConfig;
   /** @default 4000 */
   port: number;
   /** @default '0.0.0.0' in production, '127.0.0.1' otherwise */
@@ -69,6 +73,17 @@ export interface Config {
   /** graphql-ws limits and subscription behaviour (design.md §7). */
   webSocket: WebSocketConfig;
   /**
+   * Where Prometheus scrapes `/metrics`: a port of its own, never the public one; `undefined`:
+   * on the public port (development and test only). @default 9464 in production, unset otherwise
+   */
+  metricsPort: number | undefined;
+  /**
+   * Browser origins allowed by CORS on the GraphQL endpoint (exact `scheme://host[:port]`), or
+   * `'*'` for any origin but `null`; never with credentials. Empty: no CORS headers at all.
+   * @default none in production, '*' otherwise
+   */
+  corsOrigins: string[] | '*';
+  /**
    * `FAST_PATHS=off` turns off what the BFF does beyond stock yoga to answer fast: persisted
    * queries compiled at start, yoga's parse/validate cache, the verified-token cache. Only the
    * benchmark's baseline should want it. @default true
@@ -125,6 +140,10 @@ export interface WebSocketConfig {
   resyncIntervalMs: number;
   /** Time a client has to send `connection_init` before its socket is closed with 4408. @default 10000 */
   initTimeoutMs: number;
+  /** Sockets one client (token `sub`, else IP) may hold open; one more is closed with 1013. 0: no cap. @default 10 */
+  maxSocketsPerClient: number;
+  /** Messages one socket may send per second (burst twice that): an operation past it gets a `RATE_LIMITED` error, a ping or pong closes the socket with 1008. 0: no cap. @default 50 */
+  maxMessagesPerSecond: number;
 }
 
 export interface LifecycleConfig {
@@ -334,8 +353,44 @@ const envSchema = z.object({
   ALLOWED_ORIGINS: z.string().optional(),
   SUBSCRIPTION_RESYNC_MS: nonNegativeInt(60_000),
   WS_INIT_TIMEOUT_MS: positiveInt(10_000),
+  WS_MAX_SOCKETS_PER_CLIENT: nonNegativeInt(10),
+  WS_MAX_MESSAGES_PER_SECOND: nonNegativeInt(50),
+  METRICS_PORT: z.string().optional(),
+  CORS_ORIGINS: z.string().optional(),
   FAST_PATHS: oneOf(['on', 'off'] as const),
+  PUSH_DEEP_LINK_BASE: z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/.*$/i, 'expected a URL prefix such as mobilebff:// or https://app.example.com/').optional(),
+  PUSH_POKE_WINDOW_MS: nonNegativeInt(2000, 600_000),
+  PUSH_POLL_INTERVAL_MS: positiveInt(5000),
+  APNS_URL: url(['https', 'http']),
+  APNS_KEY_FILE: z.string().optional(),
+  APNS_KEY_ID: z.string().optional(),
+  APNS_TEAM_ID: z.string().optional(),
+  APNS_TOPIC: z.string().optional(),
+  APNS_CA_FILE: z.string().optional(),
+  FCM_URL: url(['https', 'http']),
+  FCM_CREDENTIALS_FILE: z.string().optional(),
+  FCM_CA_FILE: z.string().optional(),
 });
+
+/** A comma-separated list of origins, or `*`; unset or empty: `fallback`. */
+function parseOrigins(value: string | undefined, fallback: string[] | '*'): string[] | '*' {
+  if (value === undefined || value.trim() === '') return fallback;
+  if (value.trim() === '*') return '*';
+  return value
+    .split(',')
+    .map((o) => o.trim().replace(/\/+$/, ''))
+    .filter(Boolean);
+}
+
+/** `scheme://host[:port]` exactly as a browser sends it in `Origin` (`null` is not one). */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
 
 /** The settings of each downstream service, derived from the registry. */
 export interface ServiceConfig<S extends string> {
@@ -414,10 +469,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { stdoutIsTermi
   if (e.BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE && nodeEnv !== 'test') {
     problems.push(`BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE: a test hook, only allowed when NODE_ENV=test (NODE_ENV is ${nodeEnv})`);
   }
+  const push = loadPushConfig(e as PushEnv, nodeEnv, problems);
+  let metricsPort: number | undefined;
+  if (e.METRICS_PORT) {
+    if (!/^\d+$/.test(e.METRICS_PORT) || Number(e.METRICS_PORT) > 65535) problems.push(`METRICS_PORT: expected an integer from 0 to 65535, got "${e.METRICS_PORT}"`);
+    else metricsPort = Number(e.METRICS_PORT);
+  } else if (nodeEnv === 'production') {
+    metricsPort = 9464;
+  }
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === e.PORT) {
+    problems.push(`METRICS_PORT: must differ from PORT (${e.PORT}); /metrics is never served on the public port`);
+  }
+  const corsOrigins = parseOrigins(e.CORS_ORIGINS, nodeEnv === 'production' ? [] : '*');
+  if (Array.isArray(corsOrigins)) {
+    for (const origin of corsOrigins) {
+      if (!isOrigin(origin)) problems.push(`CORS_ORIGINS: expected comma-separated origins such as https://app.example.com (scheme, host, optional port; no path), or *; got "${origin}"`);
+    }
+  }
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
 
   return {
     nodeEnv,
+    push,
     port: e.PORT,
     host: e.HOST || (nodeEnv === 'production' ? '0.0.0.0' : '127.0.0.1'),
     databaseUrl: e.DATABASE_URL,
@@ -467,7 +540,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { stdoutIsTermi
             : e.ALLOWED_ORIGINS.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean),
       resyncIntervalMs: e.SUBSCRIPTION_RESYNC_MS!,
       initTimeoutMs: e.WS_INIT_TIMEOUT_MS,
+      maxSocketsPerClient: e.WS_MAX_SOCKETS_PER_CLIENT!,
+      maxMessagesPerSecond: e.WS_MAX_MESSAGES_PER_SECOND!,
     },
+    metricsPort,
+    corsOrigins,
     fastPaths: e.FAST_PATHS !== 'off',
   };
 }

@@ -32,6 +32,9 @@ const running = await startReferenceServices({
   host: config.host,
   seed,
   tombstoneRetentionDays: config.tombstoneRetentionDays,
+  push: config.push,
+  logger,
+  otherUrls: config.services,
 });
 for (const [name, url] of Object.entries(running.urls)) logger.info({ service: name, url }, `${name} service listening`);
 

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { PushConfig } from './notifications/PushConfig.js';
 import type { Bus } from '../bus/index.js';
 import type { Database } from '../db/index.js';
 import { createCatalogService } from './catalog/createCatalogService.js';
@@ -13,6 +15,9 @@ export interface ReferenceServiceOptions {
   bus: Bus;
   /** How long a change feed keeps the tombstones of deleted rows, in days. */
   tombstoneRetentionDays: number;
+  /** How the notifications service sends pushes; unset: it keeps the registry and sends nothing. */
+  push?: PushConfig | undefined;
+  logger?: Logger | undefined;
 }
 
 /** A reference implementation, created but not yet listening. */
@@ -23,6 +28,10 @@ export interface ReferenceService {
   migrate(): Promise<unknown>;
   /** Present when it keeps a change feed: deletes tombstones past their retention (run hourly) and says how many. */
   purgeTombstones?(): Promise<number>;
+  /** Present when it does background work: started once every service listens, with every service's URL. */
+  start?(context: { urls: Partial<Record<string, string>> }): Promise<void>;
+  /** Stops that work, before the app closes. */
+  stop?(): Promise<void>;
 }
 
 export type ReferenceServiceFactory = (options: ReferenceServiceOptions) => ReferenceService;

@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import type { Bus } from '../bus/index.js';
+import type { Logger } from 'pino';
 import type { Database } from '../db/index.js';
+import type { PushConfig } from './notifications/PushConfig.js';
 import { createTombstonePurgeJob } from './changes/index.js';
 import { serviceEnvName, serviceNames, type ServiceName } from './downstreamServices.js';
 import { referenceServices, type ReferenceServiceFactory } from './referenceServices.js';
@@ -23,6 +25,11 @@ export interface ReferenceServicesOptions<S extends string = ServiceName> {
   seed?: boolean;
   /** How long the change feeds keep tombstones of deleted rows, in days; purged hourly. @default 30 */
   tombstoneRetentionDays?: number;
+  /** How the notifications service sends pushes. @default none: it keeps the registry and sends nothing */
+  push?: PushConfig | undefined;
+  logger?: Logger | undefined;
+  /** URLs of the services running elsewhere (the `<NAME>_URL`s), for services that call others. */
+  otherUrls?: Partial<Record<string, string | undefined>>;
 }
 
 export interface ReferenceServices<S extends string = ServiceName> {
@@ -44,11 +51,14 @@ export async function startReferenceServices<S extends string = ServiceName>({
   host = '127.0.0.1',
   seed = false,
   tombstoneRetentionDays = 30,
+  push,
+  logger,
+  otherUrls = {},
 }: ReferenceServicesOptions<S>): Promise<ReferenceServices<S>> {
   const services = names.map((name) => {
     const create = implementations[name];
     if (!create) throw new Error(`The ${name} service has no reference implementation to start: set ${serviceEnvName(name, 'URL')} to where it runs.`);
-    return { name, service: create({ database, bus, tombstoneRetentionDays }) };
+    return { name, service: create({ database, bus, tombstoneRetentionDays, push, logger }) };
   });
   for (const { service } of services) await service.migrate();
   const named = names as readonly string[];
@@ -66,9 +76,24 @@ export async function startReferenceServices<S extends string = ServiceName>({
   }
   const purgeJobs = services.flatMap(({ service }) => (service.purgeTombstones ? [createTombstonePurgeJob({ purge: () => service.purgeTombstones!() })] : []));
   for (const job of purgeJobs) job.start();
+  const everyUrl = { ...Object.fromEntries(Object.entries(otherUrls).filter(([, url]) => url)), ...urls } as Partial<Record<string, string>>;
+  const started: typeof services = [];
+  const stopStarted = () => Promise.all(started.map(({ service }) => service.stop?.()));
+  try {
+    for (const entry of services) {
+      await entry.service.start?.({ urls: everyUrl });
+      started.push(entry);
+    }
+  } catch (error) {
+    await stopStarted();
+    await Promise.all(purgeJobs.map((job) => job.stop()));
+    await Promise.all(services.map(({ service }) => service.app.close()));
+    throw error;
+  }
   return {
     urls,
     async stop() {
+      await stopStarted();
       await Promise.all(purgeJobs.map((job) => job.stop()));
       await Promise.all(services.map(({ service }) => service.app.close()));
     },

@@ -56,7 +56,7 @@ export async function startSystem({ config, logger = createLogger({ level: confi
   let services: ReferenceServices | undefined;
   let bff: Bff | undefined;
   try {
-    services = missing.length ? await startReferenceServices({ database, bus, names: missing, seed, tombstoneRetentionDays: config.tombstoneRetentionDays }) : undefined;
+    services = missing.length ? await startReferenceServices({ database, bus, names: missing, seed, tombstoneRetentionDays: config.tombstoneRetentionDays, push: config.push, logger, otherUrls: config.services }) : undefined;
     const serviceUrls = Object.fromEntries(serviceNames.map((name) => [name, config.services[name] ?? services!.urls[name]!])) as Record<ServiceName, string>;
     bff = createBff({ config, database, serviceUrls, bus, logger, ...(bffPlugins ? { plugins: bffPlugins } : {}) });
     const url = await bff.start();

@@ -4,7 +4,9 @@ import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { signDevToken } from '../../src/auth/index.js';
 import { DEV_PRIVATE_JWK } from '../../src/auth/devKey.js';
 import { ConfigError, loadConfig } from '../../src/config/loadConfig.js';
+import { freePort } from '../../src/util/freePort.js';
 import { startTestSystem, type GraphQLResponse, type TestSystem } from '../support/startTestSystem.js';
+import { wsClient } from '../support/wsClient.js';
 
 const VIEWER = '{ viewer { name } }';
 const VIEWER_AND_PRODUCTS = '{ viewer { name } products(first: 2) { edges { node { sku } } } }';
@@ -198,5 +200,68 @@ describe('loadConfig', () => {
 
   it('refuses DATABASE_URL=mysql://x, naming DATABASE_URL and the expected postgres URL', () => {
     expect(configError({ DATABASE_URL: 'mysql://x' }).message).toMatch(/DATABASE_URL: expected a postgres or postgresql URL, got "mysql:\/\/x"/);
+  });
+});
+
+describe('identity provider unreachable (AUTH_UNAVAILABLE)', () => {
+  const ISSUER = 'https://issuer.test';
+  const AUDIENCE = 'mobile-bff';
+  let jwksPort: number;
+  let jwksServer: Server | undefined;
+  let privateJwk: JWK;
+  let publicJwk: JWK;
+  let system: TestSystem;
+  let token: string;
+
+  beforeAll(async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+    privateJwk = { ...(await exportJWK(privateKey)), kid: 'idp-1', alg: 'ES256' };
+    publicJwk = { ...(await exportJWK(publicKey)), kid: 'idp-1', alg: 'ES256', use: 'sig' };
+    jwksPort = await freePort(); // nothing listens there until the identity provider "comes back"
+    system = await startTestSystem({ AUTH_JWKS_URL: `http://127.0.0.1:${jwksPort}/jwks.json`, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE });
+    token = await signDevToken({ sub: `idp-${Date.now()}`, key: { jwk: privateJwk, issuer: ISSUER, audience: AUDIENCE } });
+  });
+  afterAll(async () => {
+    await system?.stop();
+    jwksServer?.closeAllConnections();
+    await new Promise<void>((resolve) => (jwksServer ? jwksServer.close(() => resolve()) : resolve()));
+  });
+
+  it('answers 503 AUTH_UNAVAILABLE with Retry-After and no invalid_token challenge, so the app keeps its session', async () => {
+    const response = await system.gql(VIEWER_AND_PRODUCTS, {}, bearer(token));
+    expect(response.status).toBe(503);
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(response.headers.get('www-authenticate')).toBeNull();
+    expect(response.body.data).toBeUndefined();
+    expect(response.body.errors).toEqual([
+      { message: expect.stringMatching(/identity provider cannot be reached/), extensions: { code: 'AUTH_UNAVAILABLE', retryAfterSeconds: expect.any(Number) } },
+    ]);
+  });
+
+  it('closes a WebSocket whose connection_init it cannot verify with 1013 (try again later), not 4403 (refresh the token)', async () => {
+    let closed: { code: number; reason: string } | undefined;
+    const client = wsClient(system.url, { Authorization: `Bearer ${token}` }, { closed: (e) => (closed = e) });
+    const failure = await new Promise<unknown>((resolve) => client.subscribe({ query: '{ __typename }' }, { next: () => {}, error: resolve, complete: () => resolve(undefined) }));
+    await client.dispose();
+    expect(failure).toBeDefined();
+    expect(closed).toMatchObject({ code: 1013, reason: expect.stringMatching(/identity provider/i) });
+  });
+
+  it('accepts the same token, unrefreshed, once the identity provider answers again', async () => {
+    jwksServer = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ keys: [publicJwk] }));
+    });
+    await new Promise<void>((resolve) => jwksServer!.listen(jwksPort, '127.0.0.1', resolve));
+    const response = await system.gql(VIEWER, {}, bearer(token));
+    expect(response.status).toBe(200);
+    expect(response.body.errors).toBeUndefined();
+    const client = wsClient(system.url, { Authorization: `Bearer ${token}` });
+    const result = await new Promise<unknown>((resolve, reject) => {
+      let data: unknown;
+      client.subscribe({ query: '{ __typename }' }, { next: (r) => (data = r.data), error: reject, complete: () => resolve(data) });
+    });
+    await client.dispose();
+    expect(result).toEqual({ __typename: 'Query' });
   });
 });

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../src/config/loadConfig.js';
 import { startTestSystem, type TestSystem } from '../support/startTestSystem.js';
+import { wsClient } from '../support/wsClient.js';
 
 // When the event loop lags past OVERLOAD_EVENT_LOOP_DELAY_MS, new requests are shed with 503 and
 // Retry-After rather than queued without bound. The BFF runs in this process, so blocking this
@@ -54,6 +55,26 @@ describe('while the event loop lags', () => {
     const body = (await response.json()) as { data?: unknown; errors: { message: string; extensions: { code: string } }[] };
     expect(body.data).toBeUndefined();
     expect(body.errors).toEqual([{ message: 'The server is overloaded: retry after 1 s.', extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 1 } }]);
+  });
+
+  it('sheds /graphql/ and every other URL yoga serves as GraphQL too', async () => {
+    const response = await until(() => fetch(`${base()}/graphql/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) }), (r) => r.status === 503);
+    expect(response.status).toBe(503);
+  });
+
+  it('sheds an operation over WebSocket with an error RATE_LIMITED for its id', async () => {
+    const client = wsClient(system.url);
+    const run = () =>
+      new Promise<{ data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] }>((resolve) => {
+        let data: unknown;
+        client.subscribe({ query: '{ __typename }' }, { next: (r) => (data = r.data), error: (e) => resolve({ errors: e as never }), complete: () => resolve({ data }) });
+      });
+    try {
+      const shed = await until(run, (a) => a.errors?.[0]?.extensions?.code === 'RATE_LIMITED');
+      expect(shed.errors![0]!.message).toBe('The server is overloaded: retry after 1 s.');
+    } finally {
+      await client.dispose();
+    }
   });
 
   it('still answers /health and /metrics', async () => {

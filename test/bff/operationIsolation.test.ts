@@ -79,6 +79,18 @@ describe('malformed ids and parameters are 400 BAD_USER_INPUT, with nothing logg
     expect(response.status).toBe(400);
     expect(((await response.json()) as any).errors[0].extensions.code).toBe('BAD_USER_INPUT');
   });
+
+  it.each([
+    ['extensions', '{not json'],
+    ['variables', '%ED%A0%80'],
+  ])('over GET: %s that are not JSON (%s)', async (name, raw) => {
+    const before = lines.length;
+    const response = await fetch(`${system.bff.url}?query=%7B__typename%7D&${name}=${raw}`, { headers: { 'apollo-require-preflight': 'true' } });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as any).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    const logged = lines.slice(before).map((l) => JSON.parse(l));
+    expect(logged.filter((l) => l.level >= 50 || l.err)).toEqual([]);
+  });
 });
 
 describe('caching never spreads a failure', () => {

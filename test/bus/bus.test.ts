@@ -54,22 +54,32 @@ withRedis('Redis bus (two instances, as two processes would have)', () => {
     buses.push(a, b);
     const got: BusMessage[] = [];
     b.subscribe('orders', (m) => void got.push(m));
-    await new Promise((r) => setTimeout(r, 50));
-    await a.publish({ topic: 'orders', userId: 'u1', number: '42' });
-    await waitFor(() => got.length === 1);
+    // Published until the subscription is in place (Redis drops what is published before).
+    await waitFor(() => {
+      void a.publish({ topic: 'orders', userId: 'u1', number: '42' });
+      return got.length > 0;
+    });
     expect(got[0]).toEqual({ topic: 'orders', userId: 'u1', number: '42' });
   });
 
   it('keeps deployments with different prefixes apart', async () => {
+    const two = `two-${Date.now()}`;
     const a = await createRedisBus({ url: process.env.REDIS_URL!, prefix: `one-${Date.now()}` });
-    const b = await createRedisBus({ url: process.env.REDIS_URL!, prefix: `two-${Date.now()}` });
-    buses.push(a, b);
+    const b = await createRedisBus({ url: process.env.REDIS_URL!, prefix: two });
+    const twin = await createRedisBus({ url: process.env.REDIS_URL!, prefix: two });
+    buses.push(a, b, twin);
     const got: BusMessage[] = [];
     b.subscribe('orders', (m) => void got.push(m));
-    await new Promise((r) => setTimeout(r, 50));
+    // Subscribed once a message of its own deployment arrives.
+    await waitFor(() => {
+      void twin.publish({ topic: 'orders', userId: 'u1', number: 'ready' });
+      return got.length > 0;
+    });
     await a.publish({ topic: 'orders', userId: 'u1', number: '1' });
-    await new Promise((r) => setTimeout(r, 100));
-    expect(got).toEqual([]);
+    // A marker published after it on b's own deployment: once it is there, the other would be too.
+    await twin.publish({ topic: 'orders', userId: 'u1', number: 'marker' });
+    await waitFor(() => got.some((m) => m.topic === 'orders' && m.number === 'marker'));
+    expect(got.filter((m) => m.topic === 'orders' && m.number === '1')).toEqual([]);
   });
 
   it('says messages may have been missed when Redis comes back after an outage, and delivers again after it', async () => {

@@ -127,9 +127,11 @@ withServer('production topology: services and BFF as separate processes, NODE_EN
   let jwks: Server;
   let privateJwk: JWK;
   let url: string;
+  let metricsPort: number;
 
   beforeAll(async () => {
     database = await createTestDatabase(process.env.DATABASE_URL!);
+    metricsPort = await freePort();
     const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
     privateJwk = { ...(await exportJWK(privateKey)), kid: 'k1', alg: 'RS256' };
     const publicJwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
@@ -141,6 +143,8 @@ withServer('production topology: services and BFF as separate processes, NODE_EN
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
       PORT: String(await freePort()),
+      // Its own port for /metrics (9464 by default), free here: other test files run BFFs too.
+      METRICS_PORT: String(metricsPort),
       DATABASE_URL: database.url,
       ...started.serviceEnv,
       AUTH_JWKS_URL: `http://127.0.0.1:${(jwks.address() as { port: number }).port}/jwks.json`,
@@ -195,6 +199,13 @@ withServer('production topology: services and BFF as separate processes, NODE_EN
     }
     const page = await fetch(url, { headers: { accept: 'text/html' } });
     expect(await page.text()).not.toMatch(/graphiql/i);
+  });
+
+  it('serves /metrics on METRICS_PORT only, never on the public port', async () => {
+    expect((await fetch(url.replace(/\/graphql$/, '/metrics'))).status).toBe(404);
+    const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/^bff_http_request_duration_seconds_count/m);
   });
 
   it('stops both processes with exit code 0 on SIGTERM', async () => {

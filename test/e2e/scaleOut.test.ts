@@ -5,6 +5,7 @@ import { buildProject } from '../support/buildProject.js';
 import { startPrivateRedis } from '../support/privateRedis.js';
 import { freePort, startNode, startServicesProcess, type RunningProcess } from '../support/processes.js';
 import { createTestDatabase } from '../support/testDatabase.js';
+import { waitUntil } from '../support/waitUntil.js';
 import { collect, wsClient } from '../support/wsClient.js';
 
 // Scale-out (design.md §7): two BFF processes and the services process sharing PostgreSQL and
@@ -61,12 +62,17 @@ withServer('subscriptions across instances through Redis', () => {
     return (await response.json()) as { data?: any; errors?: any[] };
   }
 
+  /** How many times the orders service has served its change feed. */
+  const feedReads = async () => (((await (await fetch(`${ordersUrl}/stats`)).json()) as { requests: Record<string, number> }).requests['GET /orders/changes'] ?? 0);
+
   async function subscribeOn(url: string, sub: string) {
     await gql(url, '{ viewer { id } }', {}, sub);
     const client = wsClient(url, { Authorization: `Bearer ${await signDevToken({ sub })}` });
     clients.push(client);
+    const reads = await feedReads();
     const stream = collect(client, { query: EVENTS });
-    await new Promise((r) => setTimeout(r, 300));
+    // Subscribed once its stream has read where the feed stands: from then on every change is an event.
+    await waitUntil(async () => (await feedReads()) > reads, { what: 'the subscription to read its feed' });
     return stream;
   }
   const numbers = (s: { results: { data?: any }[] }) => new Set(s.results.map((r) => r.data?.orderEvents?.order.number).filter(Boolean));

@@ -56,6 +56,15 @@ async function streamsOpen(): Promise<number> {
   const text = await (await fetch(system.url.replace(/\/graphql$/, '/metrics'))).text();
   return Number(/^bff_subscription_streams\{field="orderEvents"\} (\S+)$/m.exec(text)?.[1] ?? 0);
 }
+/** Subscribers of shared streams, as the BFF counts them. */
+async function sharedSubscribers(): Promise<number> {
+  const text = await (await fetch(system.url.replace(/\/graphql$/, '/metrics'))).text();
+  return Number(/^bff_subscription_shared_subscribers (\S+)$/m.exec(text)?.[1] ?? 0);
+}
+/** How many times the orders service has served its change feed. */
+const feedReads = async () => (await system.stats('orders'))['GET /orders/changes'] ?? 0;
+/** Resolves once `streams` more streams have read where their feed stands: from then on every change is an event. */
+const streaming = (readsBefore: number, streams = 1) => eventually(async () => (await feedReads()) >= readsBefore + streams, 30_000);
 async function eventually(predicate: () => Promise<boolean>, ms = 5_000) {
   const deadline = Date.now() + ms;
   while (!(await predicate())) {
@@ -68,8 +77,10 @@ const events = (s: { results: { data?: any }[] }) => s.results.map((r) => r.data
 describe('a long-lived subscription', () => {
   it('still delivers events after the request budget has long passed, with products read afresh', async () => {
     const ivan = `ivan-${randomUUID()}`;
-    const sub = collect(await connectAs(ivan), { query: ORDER_EVENTS_TEXT });
-    await sleep(200);
+    const ivans = await connectAs(ivan);
+    const reads = await feedReads();
+    const sub = collect(ivans, { query: ORDER_EVENTS_TEXT });
+    await streaming(reads);
     const number = await place(ivan, 'SKU-0005');
     await sub.until(() => events(sub).length === 1);
     const before = events(sub)[0].order.lines[0].product.name;
@@ -101,13 +112,16 @@ describe('identical subscriptions of one viewer (persisted, from now on)', () =>
   it('share one stream: one change costs one feed read, one call per resource, and reaches all', async () => {
     const kim = `kim-${randomUUID()}`;
     const open = await streamsOpen();
+    const joined = await sharedSubscribers();
+    const reads = await feedReads();
     const subs: ReturnType<typeof collect>[] = [];
     for (let i = 0; i < 3; i++) {
       const client = await connectAs(kim);
       for (let j = 0; j < 4; j++) subs.push(collect(client, byHash()));
     }
     await eventually(async () => (await streamsOpen()) === open + 1);
-    await sleep(200);
+    // All twelve are in the group, and its stream has read where the feed stands.
+    await eventually(async () => (await sharedSubscribers()) === joined + 12 && (await feedReads()) > reads, 30_000);
 
     const number = await place(kim, 'SKU-0007');
     await Promise.all(subs.map((s) => s.until(() => events(s).length === 1)));
@@ -137,13 +151,17 @@ describe('identical subscriptions of one viewer (persisted, from now on)', () =>
 
   it('lets a late subscriber join a running stream and receive the changes from then on', async () => {
     const lena = `lena-${randomUUID()}`;
-    const first = collect(await connectAs(lena), byHash());
-    await sleep(200);
+    const lenas = await connectAs(lena);
+    const reads = await feedReads();
+    const first = collect(lenas, byHash());
+    await streaming(reads);
     const a = await place(lena);
     await first.until(() => events(first).length === 1);
     const open = await streamsOpen();
+    const joined = await sharedSubscribers();
     const late = collect(await connectAs(lena), byHash());
-    await sleep(200);
+    // Joined the running stream: one more subscriber, no more streams.
+    await eventually(async () => (await sharedSubscribers()) === joined + 1, 30_000);
     expect(await streamsOpen()).toBe(open);
     await setStatus(a, 'SHIPPED');
     await Promise.all([first.until(() => events(first).length === 2), late.until(() => events(late).length === 1)]);
@@ -154,10 +172,12 @@ describe('identical subscriptions of one viewer (persisted, from now on)', () =>
     const mia = `mia-${randomUUID()}`;
     const noah = `noah-${randomUUID()}`;
     const open = await streamsOpen();
-    const mias = collect(await connectAs(mia), byHash());
-    const noahs = collect(await connectAs(noah), byHash());
+    const [miaClient, noahClient] = [await connectAs(mia), await connectAs(noah)];
+    const reads = await feedReads();
+    const mias = collect(miaClient, byHash());
+    const noahs = collect(noahClient, byHash());
     await eventually(async () => (await streamsOpen()) === open + 2);
-    await sleep(200);
+    await streaming(reads, 2);
     const first = await place(mia);
     await mias.until(() => events(mias).length === 1);
     const token = events(mias)[0].syncToken;
@@ -172,7 +192,9 @@ describe('identical subscriptions of one viewer (persisted, from now on)', () =>
     await setStatus(first, 'CONFIRMED');
     await resumed.until(() => events(resumed).length === 2);
     expect(events(resumed)[1].order).toMatchObject({ number: first, status: 'CONFIRMED' });
-    await sleep(200);
-    expect(events(noahs)).toEqual([]);
+    // Noah's own order as a marker: once it is there, any of Mia's would have been too.
+    const his = await place(noah);
+    await noahs.until(() => events(noahs).length >= 1);
+    expect(events(noahs).map((e) => e.order.number)).toEqual([his]);
   });
 });

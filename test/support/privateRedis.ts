@@ -28,7 +28,7 @@ export async function startPrivateRedis() {
   };
   const down = async () => {
     const c = child;
-    if (!c || c.exitCode !== null) return;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return; // already gone (a SIGKILL leaves exitCode null)
     await new Promise<void>((resolve) => {
       c.once('exit', () => resolve());
       c.kill('SIGKILL');

@@ -14,6 +14,8 @@ export const ErrorCode = {
   DownstreamUnavailable: 'DOWNSTREAM_UNAVAILABLE',
   VersionConflict: 'VERSION_CONFLICT',
   RateLimited: 'RATE_LIMITED',
+  /** The identity provider cannot be reached: HTTP 503 with `Retry-After`; the app keeps its session and retries. */
+  AuthUnavailable: 'AUTH_UNAVAILABLE',
   /** The app version is below `MIN_CLIENT_VERSIONS` or retired (`SUNSET_CLIENT_VERSIONS`); `extensions.minimumVersion`. */
   UpgradeRequired: 'UPGRADE_REQUIRED',
   InternalServerError: 'INTERNAL_SERVER_ERROR',

@@ -4,3 +4,4 @@ export { createMemoryRateLimiter } from './createMemoryRateLimiter.js';
 export { createRedisRateLimiter } from './createRedisRateLimiter.js';
 export { clientAddress } from './clientAddress.js';
 export { createEventLoopMonitor, type EventLoopMonitor } from './createEventLoopMonitor.js';
+export { createAdmission, refusalError, type Admission, type Refusal } from './createAdmission.js';

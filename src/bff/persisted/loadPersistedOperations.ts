@@ -56,6 +56,7 @@ interface ManifestEntry {
 /**
  * Loads every `*.json` manifest in `dir` (Apollo's `apollo-persisted-query-manifest` format,
  * version 1), and parses and validates each operation against `schema` once. Throws a
+ * `ManifestError` naming PERSISTED_QUERIES_DIR when `dir` is not a folder, and a
  * `ManifestError` naming the file, operation and id when an operation no longer validates, when
  * an id is not the sha256 of its body, when one id maps to two bodies, or when a file is not named
  * for its app release (`<client-name>-<version>.json`, or `first-party.json`): a schema change
@@ -70,7 +71,9 @@ export function loadPersistedOperations(schema: GraphQLSchema, dir: string, { pr
       .filter((f) => f.endsWith('.json'))
       .sort();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { byId: new Map(), byNormalizedText: new Map(), files: [], manifests: [] };
+    // A server without its manifests would refuse every app: that must stop the deploy, not the users.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ManifestError(`PERSISTED_QUERIES_DIR: ${dir} is not a folder (${code}); expected the folder of the persisted-query manifests (*.json).`);
     throw error;
   }
   const byId = new Map<string, PersistedOperation>();

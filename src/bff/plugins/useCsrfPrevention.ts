@@ -13,11 +13,14 @@ const SIMPLE_CONTENT_TYPES = ['text/plain', 'application/x-www-form-urlencoded',
  * Client sends `content-type: application/json` with its GETs, and no preflight header). POSTs are
  * already protected: only JSON and GraphQL content types are accepted (useErrorCodes), and those are
  * not CORS-safelisted. Loading GraphiQL (a browser asking for HTML) is not an operation and stays allowed.
+ *
+ * Checked in `onRequestParse`, as yoga's own CSRF plugin does: yoga calls it for every request it
+ * serves as GraphQL, whatever the URL (`/graphql/`, `/x/graphql`…), and for nothing else.
  */
-export function useCsrfPrevention({ endpoint = '/graphql' }: { endpoint?: string } = {}): Plugin {
+export function useCsrfPrevention(): Plugin {
   return {
-    onRequest({ request, url, endResponse, fetchAPI }) {
-      if (request.method !== 'GET' || url.pathname !== endpoint) return;
+    onRequestParse({ request, url, endResponse, fetchAPI }) {
+      if (request.method !== 'GET') return;
       if (!url.search && (request.headers.get('accept') ?? '').includes('text/html')) return;
       if (PREFLIGHT_HEADERS.some((h) => request.headers.has(h))) return;
       const contentType = request.headers.get('content-type')?.split(';')[0]!.trim().toLowerCase();

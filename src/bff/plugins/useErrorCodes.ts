@@ -8,12 +8,13 @@ const GRAPHQL_CONTENT_TYPES = ['application/json', 'application/graphql-response
 /**
  * Gives every error in a response an `extensions.code` from design.md §9, including yoga's own
  * request errors, and answers a POST with an unsupported content type with a GraphQL error body
- * (yoga's bare 415 has none).
+ * (yoga's bare 415 has none). The content type is checked in `onRequestParse`, which yoga calls for
+ * every request it serves as GraphQL, whatever the URL.
  */
-export function useErrorCodes({ endpoint = '/graphql' }: { endpoint?: string } = {}): Plugin {
+export function useErrorCodes(): Plugin {
   return {
-    onRequest({ request, url, endResponse, fetchAPI }) {
-      if (request.method !== 'POST' || url.pathname !== endpoint) return;
+    onRequestParse({ request, endResponse, fetchAPI }) {
+      if (request.method !== 'POST') return;
       const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       if (GRAPHQL_CONTENT_TYPES.includes(type)) return;
       const body = { errors: [{ message: `Content-Type must be application/json, got ${JSON.stringify(type || '(none)')}.`, extensions: { code: ErrorCode.BadUserInput } }] };

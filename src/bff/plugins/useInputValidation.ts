@@ -47,9 +47,23 @@ function storableLiteralsRule(context: ValidationContext): ASTVisitor {
  * is `BAD_USER_INPUT` (400) on every transport that goes through yoga (HTTP, batches, SSE,
  * WebSocket). Persisted documents were checked at start; their variables are checked here too.
  * This runs before persisted operations are looked up, so the lookup only sees well-typed ids.
+ * A GET's `variables` or `extensions` that are not JSON are `BAD_USER_INPUT` too.
  */
 export function useInputValidation(): Plugin {
   return {
+    // A GET's `variables` and `extensions` are JSON in the query string, which yoga parses with a
+    // bare JSON.parse: malformed, they are the client's input (400), not an unexpected error.
+    onRequestParse({ requestParser, setRequestParser }) {
+      if (!requestParser) return;
+      setRequestParser(async (request) => {
+        try {
+          return await requestParser(request);
+        } catch (error) {
+          if (error instanceof SyntaxError) throw refuse('variables and extensions must be JSON objects.');
+          throw error;
+        }
+      });
+    },
     onParams({ params }) {
       const raw = params as unknown as Record<string, unknown>;
       checkShape(raw);

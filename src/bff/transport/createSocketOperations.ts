@@ -6,9 +6,12 @@ import type { TokenVerifier } from '../../auth/index.js';
 import { authenticate } from '../auth/authenticate.js';
 import { CLIENT_NAME_HEADER, CLIENT_VERSION_HEADER } from '../clients/index.js';
 import type { Context } from '../context.js';
+import { refusalError } from '../limits/index.js';
 import { extractOperationId, normalizeOperationText, type PersistedOperations } from '../persisted/index.js';
-import { clientResult, clientStream, unexpectedError, withCode } from '../errors/index.js';
+import { clientResult, clientStream, ErrorCode, unexpectedError, withCode } from '../errors/index.js';
+import type { EndsSubscriptionsAtTokenExpiry } from '../plugins/useSubscriptionExpiry.js';
 import { sharedSubscriptionKey } from '../subscriptions/sharedSubscriptionKey.js';
+import { SocketCloseCode, type MessageAllowance, type SocketGate } from './createSocketGate.js';
 import { createSubscriptionGroups, type FrameType } from './createSubscriptionGroups.js';
 
 export type ConnectionParams = Record<string, unknown> | undefined;
@@ -33,7 +36,20 @@ export interface SocketOperationsOptions {
   maxOperations?: number;
   /** See `WebSocketTransportOptions.shareSubscriptionsOf`. */
   shareSubscriptionsOf?: () => PersistedOperations;
+  /** Sockets per client, messages per socket, admission of each operation (see `createSocketGate`). Absent: no such limits. */
+  gate?: SocketGate;
+  /** The client's address from the upgrade request: whom an anonymous socket counts against. @default the peer address */
+  addressOf?: (request: IncomingMessage) => string;
 }
+
+/** What is known of one socket: whom it counts against, and its message allowance. */
+interface SocketState {
+  /** `sub:<id>` once authenticated, else `ip:<address>`: the keys of HTTP's rate limit. */
+  client: string;
+  messages: MessageAllowance;
+}
+
+const UNLIMITED: MessageAllowance = { take: () => true };
 
 /** `Authorization` or `authorization` from `connection_init`, as Apollo Kotlin / iOS and graphql-ws clients send it. */
 function authorizationOf(params: ConnectionParams): string | undefined {
@@ -75,8 +91,25 @@ export function socketError(error: GraphQLError): GraphQLFormattedError {
  * own pipeline (`getResultForParams`) — persisted operations, auth, limits, masking — exactly as
  * on HTTP. The subprotocol adapters only translate messages.
  */
-export function createSocketOperations({ yoga, verifier, endpoint = '/graphql', maxOperations = 50, shareSubscriptionsOf }: SocketOperationsOptions) {
+export function createSocketOperations({
+  yoga,
+  verifier,
+  endpoint = '/graphql',
+  maxOperations = 50,
+  shareSubscriptionsOf,
+  gate,
+  addressOf = (request) => request.socket.remoteAddress ?? 'unknown',
+}: SocketOperationsOptions) {
   const groups = createSubscriptionGroups();
+  const states = new WeakMap<WebSocket, SocketState>();
+  function stateOf(socket: WebSocket): SocketState {
+    let state = states.get(socket);
+    if (!state) states.set(socket, (state = { client: 'ip:unknown', messages: gate?.messages() ?? UNLIMITED }));
+    return state;
+  }
+  const rateLimited = (message: string) => new GraphQLError(message, { extensions: { code: ErrorCode.RateLimited } });
+  // This transport closes the socket at the token's exp itself (4403): no per-operation end.
+  const serverContext: EndsSubscriptionsAtTokenExpiry & Record<string, unknown> = { endsSubscriptionsAtTokenExpiry: true };
   /** Whom each authenticated socket belongs to, from its `connection_init` (for shared streams). */
   const viewerOfSocket = new WeakMap<WebSocket, string>();
   /** The client headers of each socket's upgrade request. */
@@ -109,21 +142,51 @@ export function createSocketOperations({ yoga, verifier, endpoint = '/graphql', 
      * (operations needing a viewer are refused one by one). A bad or expired token: `false`, and
      * the adapter closes the socket with 4403 so that the client refreshes and reconnects. A good
      * one: the socket is closed with 4403 when it expires, so a revoked user cannot listen forever.
+     * The identity provider unreachable, or the client over its sockets: closed here with 1013
+     * (try again later, same token) and `false` (the adapter's 4403 then finds it closing).
      */
-    async connect(socket: WebSocket, connectionParams: ConnectionParams): Promise<boolean> {
+    async connect(socket: WebSocket, connectionParams: ConnectionParams, request: IncomingMessage): Promise<boolean> {
+      const state = stateOf(socket);
+      state.client = `ip:${addressOf(request)}`;
       const authorization = authorizationOf(connectionParams);
-      if (!authorization) return true;
-      try {
-        const claims = await authenticate(verifier, authorization);
-        viewerOfSocket.set(socket, claims!.sub);
-        const ms = claims!.exp * 1000 - Date.now();
+      let claims: Awaited<ReturnType<typeof authenticate>> = null;
+      if (authorization) {
+        try {
+          claims = await authenticate(verifier, authorization);
+        } catch (error) {
+          if (error instanceof GraphQLError && error.extensions?.code === ErrorCode.AuthUnavailable) {
+            socket.close(SocketCloseCode.TryAgainLater, 'Identity provider unavailable; retry later');
+          }
+          return false;
+        }
+        state.client = `sub:${claims!.sub}`;
+      }
+      if (gate) {
+        const release = gate.openSocket(state.client);
+        if (!release) {
+          socket.close(SocketCloseCode.TryAgainLater, 'Too many sockets for this client; retry later');
+          return false;
+        }
+        socket.once('close', release);
+      }
+      if (claims) {
+        viewerOfSocket.set(socket, claims.sub);
+        const ms = claims.exp * 1000 - Date.now();
         const timer = setTimeout(() => socket.close(4403, 'Token expired'), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
         timer.unref();
         socket.once('close', () => clearTimeout(timer));
-        return true;
-      } catch {
-        return false;
       }
+      return true;
+    },
+
+    /**
+     * Takes one message of `socket` that is not an operation (a ping, a pong, an init, junk) from
+     * its allowance: past it, the socket is closed (1008) and `false` is returned.
+     */
+    message(socket: WebSocket): boolean {
+      if (stateOf(socket).messages.take()) return true;
+      socket.close(SocketCloseCode.PolicyViolation, 'Too many messages');
+      return false;
     },
 
     /**
@@ -132,9 +195,15 @@ export function createSocketOperations({ yoga, verifier, endpoint = '/graphql', 
      * `createSubscriptionGroups`); `frameType` is the message type the group writes events as.
      */
     async run({ socket, connectionParams, id, payload, running, frameType }: { socket: WebSocket; connectionParams: ConnectionParams; id: string; payload: SocketOperationPayload; running: number; frameType: FrameType }): Promise<SocketOperationOutcome> {
+      // Each refusal answers this operation's id only: the socket and its other operations run on.
+      const state = stateOf(socket);
+      if (!state.messages.take()) return { errors: [rateLimited('Too many messages on this socket: slow down.')] };
       if (running > maxOperations) {
-        return { errors: [new GraphQLError(`At most ${maxOperations} operations may run at once on one socket; complete one first.`, { extensions: { code: 'RATE_LIMITED' } })] };
+        return { errors: [rateLimited(`At most ${maxOperations} operations may run at once on one socket; complete one first.`)] };
       }
+      // The same admission as an HTTP request: load shedding, then the client's rate.
+      const refusal = await gate?.admitOperation(state.client);
+      if (refusal) return { errors: [refusalError(refusal)] };
       const authorization = authorizationOf(connectionParams);
       const request = new Request(origin, {
         method: 'POST',
@@ -149,7 +218,7 @@ export function createSocketOperations({ yoga, verifier, endpoint = '/graphql', 
       };
       let result: ExecutionResult | AsyncIterable<ExecutionResult> | undefined;
       try {
-        result = await yoga.getResultForParams({ params, request }, {});
+        result = await yoga.getResultForParams({ params, request }, serverContext);
       } catch (error) {
         return { errors: [withCode(error instanceof GraphQLError ? error : unexpectedError(), true) as GraphQLError] };
       }

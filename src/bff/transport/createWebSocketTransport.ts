@@ -8,6 +8,7 @@ import type { TokenVerifier } from '../../auth/index.js';
 import type { Context } from '../context.js';
 import type { PersistedOperations } from '../persisted/index.js';
 import { createSocketOperations, socketError, type ConnectionParams } from './createSocketOperations.js';
+import type { SocketGate } from './createSocketGate.js';
 import { LEGACY_SUBPROTOCOL, useSubscriptionsTransportWs } from './useSubscriptionsTransportWs.js';
 
 export interface WebSocketTransportOptions {
@@ -33,6 +34,13 @@ export interface WebSocketTransportOptions {
    * subscription runs on its own.
    */
   shareSubscriptionsOf?: () => PersistedOperations;
+  /**
+   * Sockets per client, messages per socket, and the admission (load shedding, the client's rate)
+   * of every operation, shared with HTTP, for both subprotocols. Absent: none of these limits.
+   */
+  gate?: SocketGate;
+  /** The client's address from the upgrade request (behind trusted proxies, from `X-Forwarded-For`): whom an anonymous socket counts against. */
+  addressOf?: (request: IncomingMessage) => string;
 }
 
 const MODERN_SUBPROTOCOL = 'graphql-transport-ws';
@@ -61,8 +69,10 @@ export function createWebSocketTransport({
   maxBufferedBytes = 1_048_576,
   allowedOrigins = '*',
   shareSubscriptionsOf,
+  gate,
+  addressOf,
 }: WebSocketTransportOptions) {
-  const operations = createSocketOperations({ yoga, verifier, endpoint, maxOperations, shareSubscriptionsOf });
+  const operations = createSocketOperations({ yoga, verifier, endpoint, maxOperations, shareSubscriptionsOf, ...(gate ? { gate } : {}), ...(addressOf ? { addressOf } : {}) });
   const options = {
     noServer: true,
     maxPayload,
@@ -106,7 +116,10 @@ export function createWebSocketTransport({
         }
         return value;
       },
-      onConnect: (ctx) => operations.connect(ctx.extra.socket, ctx.connectionParams),
+      onConnect: (ctx) => operations.connect(ctx.extra.socket, ctx.connectionParams, ctx.extra.request),
+      // Pings and pongs draw on the socket's message allowance too (a `subscribe` does in `run`).
+      onPing: (ctx) => void operations.message(ctx.extra.socket),
+      onPong: (ctx) => void operations.message(ctx.extra.socket),
       async onSubscribe(ctx, id, payload) {
         const outcome = await operations.run({
           socket: ctx.extra.socket,

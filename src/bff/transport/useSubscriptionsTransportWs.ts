@@ -64,7 +64,7 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
  * reference server did. Malformed messages get an `error` with no id and the socket stays open.
  */
 export function useSubscriptionsTransportWs(wss: WebSocketServer, { operations, connectionInitWaitTimeout = 10_000, keepAliveMs = 15_000 }: SubscriptionsTransportWsOptions) {
-  function opened(socket: WebSocket, _request: IncomingMessage) {
+  function opened(socket: WebSocket, request: IncomingMessage) {
     let init: Promise<boolean> | undefined;
     let connectionParams: ConnectionParams;
     let keepAlive: NodeJS.Timeout | undefined;
@@ -130,6 +130,10 @@ export function useSubscriptionsTransportWs(wss: WebSocketServer, { operations, 
       } catch {
         message = undefined;
       }
+      // Every message but `start` (counted by `run`, refused for its id) and `stop` (it frees) draws
+      // on the socket's allowance, malformed ones included; past it the socket is closed (1008).
+      const type = isObject(message) ? message.type : undefined;
+      if (type !== MessageType.Start && type !== MessageType.Stop && !operations.message(socket)) return;
       if (!isObject(message) || typeof message.type !== 'string') {
         send({ type: MessageType.Error, payload: { message: 'Expected a JSON object with a "type".' } });
         return;
@@ -143,7 +147,7 @@ export function useSubscriptionsTransportWs(wss: WebSocketServer, { operations, 
           }
           clearTimeout(initTimer);
           connectionParams = isObject(message.payload) ? message.payload : undefined;
-          init = operations.connect(socket, connectionParams);
+          init = operations.connect(socket, connectionParams, request);
           if (!(await init)) {
             send({ type: MessageType.ConnectionError, payload: { message: 'Forbidden: the token is not valid.', extensions: { code: 'UNAUTHENTICATED' } } });
             socket.close(CloseCode.Forbidden, 'Forbidden');

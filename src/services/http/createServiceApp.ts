@@ -11,7 +11,8 @@ declare module 'fastify' {
 
 /**
  * A Fastify app with what all reference services share: `/health`, per-route request counters
- * at `/stats` (tests and operators read them to see how many calls the BFF made), and JSON
+ * at `/stats` (tests and operators read them to see how many calls the BFF made; a route with
+ * `config: { uncounted: true }`, which only other services call, is left out), and JSON
  * errors `{ code, message }` that never carry a stack.
  */
 export function createServiceApp(name: string): FastifyInstance {
@@ -20,7 +21,7 @@ export function createServiceApp(name: string): FastifyInstance {
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url;
-    if (!route || route === '/health' || route === '/stats') return;
+    if (!route || route === '/health' || route === '/stats' || (request.routeOptions.config as { uncounted?: boolean }).uncounted) return;
     const label = request.statLabel ?? `${request.method} ${route}`;
     counts.set(label, (counts.get(label) ?? 0) + 1);
     void reply;

@@ -3,14 +3,22 @@ import { and, desc, eq, getTableColumns, ne, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Bus } from '../../bus/index.js';
 import { deviceLimits, type DeviceResource } from '../../contracts/index.js';
+import type { Logger } from 'pino';
+import { createLogger } from '../../logging/createLogger.js';
 import { migrate, type Database } from '../../db/index.js';
 import { projectRoot } from '../../util/projectRoot.js';
 import { createServiceApp, parseBody, reject } from '../http/createServiceApp.js';
+import { createPushMetrics } from './createPushMetrics.js';
 import { devicePlatforms, devices, type DeviceRow } from './notificationsTables.js';
+import type { PushConfig } from './PushConfig.js';
+import { startPushSending } from './startPushSending.js';
 
 export interface NotificationsServiceOptions {
   database: Database;
   bus: Bus;
+  /** How to send pushes; unset: the registry only, nothing is sent. */
+  push?: PushConfig | undefined;
+  logger?: Logger | undefined;
 }
 
 const toDevice = (row: DeviceRow): DeviceResource => ({
@@ -49,9 +57,13 @@ const unregisterBody = z.object({ userId, installationId });
  *   gets a push twice or another user's push;
  * - `POST /devices/unregister` deletes the device; unknown devices answer `deleted: false`.
  */
-export function createNotificationsService({ database }: NotificationsServiceOptions) {
+export function createNotificationsService({ database, bus, push, logger = createLogger({ level: 'info' }) }: NotificationsServiceOptions) {
   const { db } = database;
   const app = createServiceApp('notifications');
+  const metrics = createPushMetrics();
+  let sending: Awaited<ReturnType<typeof startPushSending>> | undefined;
+
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
   app.get<{ Querystring: { userId?: string } }>('/devices', async (request, reply) => {
     const id = request.query.userId;
@@ -105,5 +117,15 @@ export function createNotificationsService({ database }: NotificationsServiceOpt
     name: 'notifications' as const,
     app,
     migrate: () => migrate(database, { schema: 'notifications', folder: join(projectRoot(), 'src/services/notifications/migrations') }),
+    /** Starts sending (with `push` set): follows the orders service's feed at `urls.orders`. */
+    async start({ urls }: { urls: Partial<Record<string, string>> }) {
+      if (!push || sending) return;
+      if (!urls.orders) throw new Error('notifications: sending pushes needs the orders service: set ORDERS_URL');
+      sending = await startPushSending({ database, bus, config: push, ordersUrl: urls.orders, metrics, logger });
+    },
+    async stop() {
+      await sending?.stop();
+      sending = undefined;
+    },
   };
 }

@@ -70,6 +70,7 @@ async function loadOrders(db: Db, rows: OrderRow[]): Promise<OrderResource[]> {
  * - `GET /orders?ids=a,b` batch, lines included;
  * - `GET /orders?userId=&status=&limit=&after=&before=&direction=` keyset list, newest first,
  *   ordered by (createdAt desc, number desc);
+ * - `GET /orders/feed?since=&limit=[&head=1]` every user's changes in one ordered feed, positions included;
  * - `GET /orders/changes?userId=&since=&limit=[&positions=1][&head=1]` the user's change feed
  *   (`ChangesResponse`), lines included; `positions=1` adds each update's position, `head=1` reads
  *   no rows, only where the feed stands now;
@@ -127,6 +128,29 @@ export function createOrdersService({ database, bus, tombstoneRetentionDays = 30
       next: formatPosition(page.next),
       hasMore: page.hasMore,
       ...(request.query.positions === '1' ? { updatedPositions: page.updatedPositions.map(formatPosition) } : {}),
+    } satisfies ChangesResponse<OrderResource>;
+  });
+
+  // Every user's changes in one ordered feed, for consumers that act on all of them (the
+  // notifications service's push sender). Deletions are not in it: no route deletes an order.
+  const allOrdersFeed: ChangeFeed = { ...orderChangeFeed, owner: undefined };
+  app.get<{ Querystring: Record<string, string | undefined> }>('/orders/feed', { config: { uncounted: true } }, async (request, reply) => {
+    const query = parseChangesQuery(request.query);
+    if ('message' in query) return reject(reply, 400, { code: 'INVALID_INPUT', ...query });
+    const page = await readChanges(
+      db,
+      allOrdersFeed,
+      { ...query, headOnly: request.query.head === '1' },
+      async (tx, numbers) => loadOrders(tx, await tx.select().from(orders).where(inArray(orders.number, numbers))),
+      (order) => order.number,
+    );
+    if (page.status === 'expired') return reject(reply, 410, { code: 'SINCE_EXPIRED', field: 'since', message: page.message });
+    return {
+      updated: page.updated,
+      deleted: [],
+      next: formatPosition(page.next),
+      hasMore: page.hasMore,
+      updatedPositions: page.updatedPositions.map(formatPosition),
     } satisfies ChangesResponse<OrderResource>;
   });
 

@@ -1,0 +1,121 @@
+import { generateKeyPairSync, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Bus } from '../../bus/index.js';
+import type { DevicePlatform } from '../../contracts/index.js';
+import type { Database } from '../../db/index.js';
+import { createApnsTransport } from './createApnsTransport.js';
+import { createFcmTransport, type FcmServiceAccount } from './createFcmTransport.js';
+import { createOrderPushConsumer } from './createOrderPushConsumer.js';
+import type { PushMetrics } from './createPushMetrics.js';
+import { createPushSender } from './createPushSender.js';
+import { createApnsStandIn, createFcmStandIn, describePush, type PushStandIn } from './createPushStandIns.js';
+import type { PushConfig } from './PushConfig.js';
+import type { PushTransport } from './PushTransport.js';
+
+export interface PushSendingOptions {
+  database: Database;
+  bus: Bus;
+  config: PushConfig;
+  /** Base URL of the orders service. */
+  ordersUrl: string;
+  metrics: PushMetrics;
+  logger: Logger;
+}
+
+/** A loop that runs `step` until it says it is done, then sleeps until woken or `idleMs`. */
+function createLoop(name: string, step: () => Promise<boolean>, idleMs: () => Promise<number>, logger: Logger) {
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  let woken = false;
+  const done = (async () => {
+    while (!stopped) {
+      let more = false;
+      try {
+        more = await step();
+      } catch (error) {
+        logger.warn({ err: error }, `push ${name}: will try again`);
+      }
+      if (more || stopped) continue;
+      if (woken) {
+        woken = false;
+        continue;
+      }
+      const ms = await idleMs().catch(() => 1000);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  })();
+  return {
+    wake() {
+      if (wake) wake();
+      else woken = true;
+    },
+    async stop() {
+      stopped = true;
+      wake?.();
+      await done;
+    },
+  };
+}
+
+async function transportsFor(config: PushConfig, logger: Logger) {
+  const transports: Partial<Record<DevicePlatform, PushTransport>> = {};
+  const standIns: PushStandIn[] = [];
+  const print = (push: Parameters<typeof describePush>[0]) => logger.info(`push stand-in: ${describePush(push)}`);
+  if (config.apns) {
+    const { url, keyFile, keyId, teamId, topic, caFile } = config.apns;
+    transports.IOS = createApnsTransport({ url, key: createPrivateKey(readFileSync(keyFile, 'utf8')), keyId, teamId, topic, ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}) });
+  } else if (config.standIns) {
+    const standIn = await createApnsStandIn({ onPush: print });
+    standIns.push(standIn);
+    transports.IOS = createApnsTransport({ url: standIn.url, key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, keyId: 'DEVKEY0001', teamId: 'DEVTEAM001', topic: 'dev.mobilebff.app' });
+    logger.info({ url: standIn.url }, 'APNs: no APNS_KEY_FILE; sending to an in-process stand-in that logs each push');
+  } else {
+    logger.warn('APNs: APNS_KEY_FILE, APNS_KEY_ID, APNS_TEAM_ID and APNS_TOPIC are unset: iOS devices get no pushes');
+  }
+  if (config.fcm) {
+    const account = JSON.parse(readFileSync(config.fcm.credentialsFile, 'utf8')) as FcmServiceAccount;
+    transports.ANDROID = createFcmTransport({ url: config.fcm.url, account, ...(config.fcm.caFile ? { ca: readFileSync(config.fcm.caFile, 'utf8') } : {}) });
+  } else if (config.standIns) {
+    const standIn = await createFcmStandIn({ onPush: print });
+    standIns.push(standIn);
+    const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    transports.ANDROID = createFcmTransport({ url: standIn.url, account: { project_id: 'mobilebff-dev', client_email: 'push@mobilebff-dev.iam.gserviceaccount.com', private_key: privateKey, token_uri: standIn.tokenUri } });
+    logger.info({ url: standIn.url }, 'FCM: no FCM_CREDENTIALS_FILE; sending to an in-process stand-in that logs each push');
+  } else {
+    logger.warn('FCM: FCM_CREDENTIALS_FILE is unset: Android devices get no pushes');
+  }
+  return { transports, standIns };
+}
+
+/**
+ * The sending side of the notifications service: the orders-feed consumer filling the outbox,
+ * and the sender draining it, each a loop; bus notices and the consumer wake the loops early,
+ * timers make sure nothing waits on a lost notice.
+ */
+export async function startPushSending({ database, bus, config, ordersUrl, metrics, logger }: PushSendingOptions) {
+  const { transports, standIns } = await transportsFor(config, logger);
+  const sender = createPushSender({ database, transports, deepLinkBase: config.deepLinkBase, metrics, logger });
+  const senderLoop = createLoop('sender', async () => (await sender.step()) > 0, async () => Math.min(config.pollIntervalMs, (await sender.nextDueInMs()) ?? config.pollIntervalMs), logger);
+  const consumer = createOrderPushConsumer({ database, ordersUrl: () => ordersUrl, pokeWindowMs: config.pokeWindowMs, onEnqueued: () => senderLoop.wake(), onLag: (s) => metrics.lag.set(s) });
+  const consumerLoop = createLoop('consumer', consumer.step, async () => config.pollIntervalMs, logger);
+  const unsubscribe = bus.subscribe('orders', () => consumerLoop.wake());
+  const unmissed = bus.onMissedMessages(() => consumerLoop.wake());
+  return {
+    async stop() {
+      unsubscribe();
+      unmissed();
+      await consumerLoop.stop();
+      await senderLoop.stop();
+      await Promise.all(Object.values(transports).map((t) => t.close()));
+      await Promise.all(standIns.map((s) => s.close()));
+    },
+  };
+}
