@@ -141,16 +141,18 @@ test('an order status change: one alert and one poke per opted-in device of the 
   expect(text).toMatch(/^push_sent_total\{platform="ANDROID",kind="poke"\} [1-9]/m);
 });
 
-test('APNs 410 Unregistered and 400 BadDeviceToken, FCM 404 UNREGISTERED: the device is deleted at once and never pushed again', async () => {
+test('APNs 410 Unregistered and 400 BadDeviceToken, FCM 404 UNREGISTERED and 400 INVALID_ARGUMENT on the token: the device is deleted at once and never pushed again', async () => {
   const carol = `carol-${hex(4)}`;
   const gone = hex();
   const bad = hex();
   const unregistered = `fcm:${hex(40)}`;
+  const invalid = `fcm:${hex(40)}`;
   const fine = hex();
+  doubles.fcm.answer(invalid, { status: 400, body: { error: { code: 400, message: 'The registration token is not a valid FCM registration token', status: 'INVALID_ARGUMENT', details: [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode: 'INVALID_ARGUMENT' }] } } }, Infinity);
   doubles.apns.answer(gone, { status: 410, body: { reason: 'Unregistered', timestamp: Date.now() } }, Infinity);
   doubles.apns.answer(bad, { status: 400, body: { reason: 'BadDeviceToken' } }, Infinity);
   doubles.fcm.answer(unregistered, { status: 404, body: { error: { code: 404, message: 'Requested entity was not found.', status: 'NOT_FOUND', details: [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode: 'UNREGISTERED' }] } } }, Infinity);
-  for (const [platform, token] of [['IOS', gone], ['IOS', bad], ['ANDROID', unregistered], ['IOS', fine]] as const) await register(carol, platform, token);
+  for (const [platform, token] of [['IOS', gone], ['IOS', bad], ['ANDROID', unregistered], ['ANDROID', invalid], ['IOS', fine]] as const) await register(carol, platform, token);
   const order = await placeOrder(carol);
   await setStatus(order.number, 'CONFIRMED');
   const devices = () => selectRows<{ token: string }>(system.database.db, sql`SELECT token FROM notifications.devices WHERE user_id = ${carol}`);
@@ -161,6 +163,7 @@ test('APNs 410 Unregistered and 400 BadDeviceToken, FCM 404 UNREGISTERED: the de
     /^push_devices_pruned_total\{platform="IOS",reason="Unregistered"\} [1-9]/m,
     /^push_devices_pruned_total\{platform="IOS",reason="BadDeviceToken"\} [1-9]/m,
     /^push_devices_pruned_total\{platform="ANDROID",reason="UNREGISTERED"\} [1-9]/m,
+    /^push_devices_pruned_total\{platform="ANDROID",reason="INVALID_ARGUMENT"\} [1-9]/m,
   ];
   await waitUntil(async () => {
     const text = await metrics();
