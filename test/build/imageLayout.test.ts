@@ -86,6 +86,7 @@ withServer('the production image', () => {
       ...layout.env,
       HOST: '127.0.0.1',
       PORT: String(port),
+      METRICS_PORT: String(await freePort()),
       DATABASE_URL: database.url,
       USERS_URL: `http://127.0.0.1:${ports.users}`,
       CATALOG_URL: `http://127.0.0.1:${ports.catalog}`,

@@ -16,7 +16,7 @@ import { collect, wsClient } from '../support/wsClient.js';
 // (the reference services, two BFFs), each with exactly the environment compose gives it, read from
 // docker-compose.yml so the two cannot drift. Only what Docker itself provides is translated:
 // container host names become 127.0.0.1 (the machine's PostgreSQL and Redis), container ports
-// free host ports (PORT / <SERVICE>_PORT, which compose leaves at their defaults), and the
+// free host ports (PORT / <SERVICE>_PORT / METRICS_PORT, which compose leaves at their defaults), and the
 // database is a throwaway one instead of `mobile_bff`.
 const withServer = process.env.DATABASE_URL ? describe : describe.skip;
 
@@ -55,6 +55,9 @@ withServer("docker-compose.yml's topology, outside Docker", () => {
     const operatorEnv = { AUTH_JWKS_URL: `http://127.0.0.1:${(jwks.address() as { port: number }).port}/jwks.json`, AUTH_ISSUER: 'https://issuer.test', AUTH_AUDIENCE: 'mobile-bff' };
     const hostPorts = new Map<string, number>();
     for (const [name] of ours) hostPorts.set(name, await freePort());
+    // Each BFF container has its own metrics port (9464 in production); on one machine they need two.
+    const metricsPorts = new Map<string, number>();
+    for (const [name] of ours) metricsPorts.set(name, await freePort());
     const database_ = new URL(database.url);
     /** Docker's part: service host names and container ports to this machine. */
     const translate = (value: string) =>
@@ -67,7 +70,10 @@ withServer("docker-compose.yml's topology, outside Docker", () => {
       const env: Record<string, string> = {};
       for (const [key, value] of Object.entries(service.environment ?? {})) env[key] = translate(interpolate(String(value), operatorEnv));
       // The container's listening port, mapped to a free host port.
-      if (service.command!.includes('dist/src/main.js')) env.PORT = String(hostPorts.get(name));
+      if (service.command!.includes('dist/src/main.js')) {
+        env.PORT = String(hostPorts.get(name));
+        env.METRICS_PORT = String(metricsPorts.get(name));
+      }
       else env[`${service.command![2]!.toUpperCase()}_PORT`] = String(hostPorts.get(name));
       env.HOST = '127.0.0.1';
       const [, script, ...args] = service.command!;

@@ -32,14 +32,23 @@ describe('npm start in development', () => {
 
   /** `node dist/src/main.js` with a terminal as stdout (util-linux `script` gives it a pseudo-terminal). */
   function startOnTerminal(env: Record<string, string>) {
-    const child = spawn('script', ['-qfec', 'node dist/src/main.js', '/dev/null'], {
+    // `script` runs the command in a session of its own (the pseudo-terminal's), out of reach of
+    // the process-group kill below and of the test environment's; and SIGHUP, which the terminal's
+    // hang-up would send, reloads manifests instead of ending the server. So the shell prints its
+    // pid (the new session's leader, which exec makes the server itself) and that pid is killed.
+    const child = spawn('script', ['-qfec', 'echo "pid:$$"; exec node dist/src/main.js', '/dev/null'], {
       cwd: projectRoot(),
       env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'dumb', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     });
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const groups = (globalThis as { __spawnedProcessGroups?: Set<number> }).__spawnedProcessGroups;
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const server = /pid:(\d+)/.exec(out)?.[1];
+      if (server) groups?.add(Number(server));
+    });
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise((resolve) => child.once('exit', resolve));
     const handle = {
@@ -54,6 +63,14 @@ describe('npm start in development', () => {
         return pattern.exec(out)!;
       },
       async stop() {
+        const server = /pid:(\d+)/.exec(out)?.[1];
+        if (server) {
+          try {
+            process.kill(-Number(server), 'SIGKILL');
+          } catch {
+            // Already gone.
+          }
+        }
         if (child.exitCode === null) process.kill(-child.pid!, 'SIGTERM');
         await exited;
       },
