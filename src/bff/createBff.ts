@@ -355,6 +355,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
         connectionInitWaitTimeout: config.webSocket.initTimeoutMs,
         gate: socketGate,
         addressOf: (req) => clientAddress(req.socket.remoteAddress, typeof req.headers['x-forwarded-for'] === 'string' ? req.headers['x-forwarded-for'] : null, limits.trustProxyHops),
+        inRequestScope: (requestId, operationId, run) => requestLogger.run(logger.child({ requestId, operationId }), run),
         ...(config.fastPaths ? { shareSubscriptionsOf: operations } : {}),
       });
       persisted.start();
