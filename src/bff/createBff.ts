@@ -97,6 +97,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     compile: config.fastPaths,
     logger,
     onReload: (result) => metrics.manifestReloads.inc({ result }),
+    refuseEmpty: config.persistedOperations === 'require',
   });
   const operations = (): PersistedOperations => persisted.current.operations;
   if (config.persistedOperations === 'require' && operations().byId.size === 0) {
