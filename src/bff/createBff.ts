@@ -97,6 +97,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     compile: config.fastPaths,
     logger,
     onReload: (result) => metrics.manifestReloads.inc({ result }),
+    refuseEmpty: config.persistedOperations === 'require',
   });
   const operations = (): PersistedOperations => persisted.current.operations;
   if (config.persistedOperations === 'require' && operations().byId.size === 0) {
@@ -355,6 +356,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
         connectionInitWaitTimeout: config.webSocket.initTimeoutMs,
         gate: socketGate,
         addressOf: (req) => clientAddress(req.socket.remoteAddress, typeof req.headers['x-forwarded-for'] === 'string' ? req.headers['x-forwarded-for'] : null, limits.trustProxyHops),
+        inRequestScope: (requestId, operationId, run) => requestLogger.run(logger.child({ requestId, operationId }), run),
         ...(config.fastPaths ? { shareSubscriptionsOf: operations } : {}),
       });
       persisted.start();

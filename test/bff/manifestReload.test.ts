@@ -1,4 +1,5 @@
-import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logging/createLogger.js';
@@ -98,6 +99,22 @@ describe('manifests reloaded while the server runs', () => {
     await within(DOCUMENTED_MS, async () => !(await serves(PRODUCT_NAMES)));
     expect((await byHash(PRODUCT_NAMES)).body.errors![0].extensions.code).toBe('PERSISTED_QUERY_NOT_IN_LIST');
     expect(await serves(CATALOG)).toBe(true);
+  });
+
+  it('refuses, in require mode, a reload that would leave no operation (every request refused), as start-up does', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'manifests-empty-'));
+    const refusedBefore = await reloads('refused');
+    for (const file of readdirSync(dir)) renameSync(join(dir, file), join(empty, file));
+    try {
+      await within(DOCUMENTED_MS, async () => (await reloads('refused')) > refusedBefore);
+      // (a reload between two of the moves may have applied a smaller set; never an empty one)
+      expect(system.bff.operations.byId.size).toBeGreaterThan(0);
+      expect(lines.some((l) => /no persisted operation left/.test(JSON.parse(l).err?.message ?? ''))).toBe(true);
+    } finally {
+      for (const file of readdirSync(empty)) renameSync(join(empty, file), join(dir, file));
+      rmSync(empty, { recursive: true, force: true });
+    }
+    await within(DOCUMENTED_MS, () => system.bff.operations.files.length === 2);
   });
 
   it('reloads on demand (SIGHUP) with the same validation', async () => {

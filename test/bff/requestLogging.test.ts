@@ -1,4 +1,6 @@
 import { Writable } from 'node:stream';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { signDevToken } from '../../src/auth/index.js';
 import { createLogger } from '../../src/logging/createLogger.js';
 import { startSystemBehindProxies, type SystemBehindProxies } from '../support/startSystemBehindProxies.js';
@@ -73,6 +75,37 @@ describe('the log', () => {
     expect(line).toMatchObject({ msg: 'unexpected error in a resolver', err: { type: 'DownstreamResponseError', status: 409, body: '[redacted]' } });
     // Once: yoga's own report of the masked error is debug, not a second error line.
     expect(logs().filter((l) => l.level === 50)).toHaveLength(1);
+  });
+
+  it('logs an unexpected error of a WebSocket operation once, with the socket’s request id and the operation’s id, and passes the id downstream', async () => {
+    const requestId = 'req-socket-unexpected-0001';
+    // The upgrade request's x-request-id, as a load balancer or the app sets it.
+    class WithRequestId extends WebSocket {
+      constructor(address: string, protocols?: string | string[]) {
+        super(address, protocols, { headers: { 'x-request-id': requestId } });
+      }
+    }
+    const client = createClient({ url: system.bff.url.replace(/^http/, 'ws'), webSocketImpl: WithRequestId, retryAttempts: 0, lazy: true });
+    const errorLinesBefore = logs().filter((l) => l.level === 50).length;
+    const catalogBefore = system.proxies.catalog.received.length;
+    system.proxies.catalog.inject({ kind: 'status', status: 409 });
+    try {
+      const result = await new Promise<{ errors?: { message: string; extensions?: Record<string, unknown> }[] }>((resolve, reject) => {
+        let last: unknown;
+        client.subscribe({ query: '{ products(first: 1) { edges { node { name } } } }' }, {
+          next: (r) => (last = r),
+          error: reject,
+          complete: () => resolve(last as never),
+        });
+      });
+      expect(result.errors![0]).toMatchObject({ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    } finally {
+      await client.dispose();
+    }
+    const errorLines = logs().filter((l) => l.level === 50).slice(errorLinesBefore);
+    expect(errorLines).toHaveLength(1);
+    expect(errorLines[0]).toMatchObject({ requestId, operationId: expect.any(String), msg: 'unexpected error in a resolver', err: { type: 'DownstreamResponseError', status: 409 } });
+    expect(system.proxies.catalog.received.slice(catalogBefore).map((r) => r.headers['x-request-id'])).toEqual([requestId]);
   });
 
   it('never holds a bearer token or a user’s email, even when the response does', async () => {

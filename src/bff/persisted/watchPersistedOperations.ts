@@ -22,6 +22,11 @@ export interface WatchPersistedOperationsOptions {
   debounceMs?: number;
   /** After every reload attempt: `applied` (the new set serves) or `refused` (the previous one still does). */
   onReload?: (result: 'applied' | 'refused') => void;
+  /**
+   * Refuse a reload that leaves no operation (`PERSISTED_OPERATIONS=require`: every request would
+   * be refused, as start-up refuses such a folder). @default false
+   */
+  refuseEmpty?: boolean;
 }
 
 /**
@@ -33,7 +38,7 @@ export interface WatchPersistedOperationsOptions {
  * previous set keeps serving. A request holds the set it started with (`current` is read once per
  * request), so a reload never changes an operation under a running request.
  */
-export function watchPersistedOperations({ schema, dir, compile, logger, debounceMs = 250, onReload }: WatchPersistedOperationsOptions) {
+export function watchPersistedOperations({ schema, dir, compile, logger, debounceMs = 250, onReload, refuseEmpty = false }: WatchPersistedOperationsOptions) {
   // A reload prepares only the operations it has not seen: a release adds a few to many.
   const load = (previous?: ServedOperations): ServedOperations => {
     const operations = loadPersistedOperations(schema, dir, previous ? { previous: previous.operations } : {});
@@ -47,6 +52,9 @@ export function watchPersistedOperations({ schema, dir, compile, logger, debounc
     let next: ServedOperations;
     try {
       next = load(current);
+      if (refuseEmpty && next.operations.byId.size === 0) {
+        throw new Error(`no persisted operation left in ${dir}, and PERSISTED_OPERATIONS=require runs only those: every request would be refused`);
+      }
     } catch (error) {
       logger.error({ dir, reason, err: error }, 'persisted-operation manifests refused; the previous set keeps serving');
       onReload?.('refused');

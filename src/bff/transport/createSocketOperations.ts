@@ -13,6 +13,7 @@ import type { EndsSubscriptionsAtTokenExpiry } from '../plugins/useSubscriptionE
 import { sharedSubscriptionKey } from '../subscriptions/sharedSubscriptionKey.js';
 import { SocketCloseCode, type MessageAllowance, type SocketGate } from './createSocketGate.js';
 import { createSubscriptionGroups, type FrameType } from './createSubscriptionGroups.js';
+import { requestIdOf } from './requestIdOf.js';
 
 export type ConnectionParams = Record<string, unknown> | undefined;
 
@@ -40,6 +41,13 @@ export interface SocketOperationsOptions {
   gate?: SocketGate;
   /** The client's address from the upgrade request: whom an anonymous socket counts against. @default the peer address */
   addressOf?: (request: IncomingMessage) => string;
+  /**
+   * Runs `run` as part of the socket's request `requestId` (operation `operationId`): what it logs,
+   * an unexpected error masked in it included, carries both — as an HTTP request's log lines carry
+   * its id. Called for an operation's execution and for each event of its stream.
+   * @default runs `run` as it is
+   */
+  inRequestScope?: <T>(requestId: string, operationId: string, run: () => T) => T;
 }
 
 /** What is known of one socket: whom it counts against, and its message allowance. */
@@ -47,6 +55,8 @@ interface SocketState {
   /** `sub:<id>` once authenticated, else `ip:<address>`: the keys of HTTP's rate limit. */
   client: string;
   messages: MessageAllowance;
+  /** The upgrade request's `x-request-id` when sane, else a new UUID: the id of every operation on the socket, in logs and downstream. */
+  requestId: string;
 }
 
 const UNLIMITED: MessageAllowance = { take: () => true };
@@ -99,12 +109,13 @@ export function createSocketOperations({
   shareSubscriptionsOf,
   gate,
   addressOf = (request) => request.socket.remoteAddress ?? 'unknown',
+  inRequestScope = (_requestId, _operationId, run) => run(),
 }: SocketOperationsOptions) {
   const groups = createSubscriptionGroups();
   const states = new WeakMap<WebSocket, SocketState>();
   function stateOf(socket: WebSocket): SocketState {
     let state = states.get(socket);
-    if (!state) states.set(socket, (state = { client: 'ip:unknown', messages: gate?.messages() ?? UNLIMITED }));
+    if (!state) states.set(socket, (state = { client: 'ip:unknown', messages: gate?.messages() ?? UNLIMITED, requestId: requestIdOf(undefined) }));
     return state;
   }
   const rateLimited = (message: string) => new GraphQLError(message, { extensions: { code: ErrorCode.RateLimited } });
@@ -126,9 +137,24 @@ export function createSocketOperations({
     return normalized === null ? undefined : served.byNormalizedText.get(normalized);
   }
 
+  /** `stream` with each event produced in the operation's request scope (events execute when pulled). */
+  function scopedStream<T>(stream: AsyncIterable<T>, requestId: string, operationId: string): AsyncIterable<T> {
+    return {
+      [Symbol.asyncIterator]() {
+        const events = stream[Symbol.asyncIterator]();
+        return {
+          next: () => inRequestScope(requestId, operationId, () => events.next()),
+          return: (value?: unknown) => (events.return ? inRequestScope(requestId, operationId, () => events.return!(value)) : Promise.resolve({ done: true as const, value: undefined as unknown as T })),
+          throw: (error?: unknown) => (events.throw ? inRequestScope(requestId, operationId, () => events.throw!(error)) : Promise.reject(error)),
+        };
+      },
+    };
+  }
+
   return {
     /** Remembers the app name and version of a socket's upgrade request, for every operation on it (the version gate). */
     identify(socket: WebSocket, upgrade: IncomingMessage) {
+      stateOf(socket).requestId = requestIdOf(upgrade.headers['x-request-id']);
       const headers: Record<string, string> = {};
       for (const name of CLIENT_HEADERS) {
         const value = upgrade.headers[name];
@@ -208,7 +234,12 @@ export function createSocketOperations({
       const request = new Request(origin, {
         method: 'POST',
         // The app's name and version: the version gate and sunset notices apply per operation, as on HTTP.
-        headers: { 'content-type': 'application/json', ...clientHeadersOf(upgradeHeadersOfSocket.get(socket), connectionParams), ...(authorization ? { authorization } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          'x-request-id': state.requestId,
+          ...clientHeadersOf(upgradeHeadersOfSocket.get(socket), connectionParams),
+          ...(authorization ? { authorization } : {}),
+        },
       });
       const params = {
         query: payload.query || undefined,
@@ -218,7 +249,7 @@ export function createSocketOperations({
       };
       let result: ExecutionResult | AsyncIterable<ExecutionResult> | undefined;
       try {
-        result = await yoga.getResultForParams({ params, request }, serverContext);
+        result = await inRequestScope(state.requestId, id, () => yoga.getResultForParams({ params, request }, serverContext));
       } catch (error) {
         return { errors: [withCode(error instanceof GraphQLError ? error : unexpectedError(), true) as GraphQLError] };
       }
@@ -227,7 +258,7 @@ export function createSocketOperations({
         return { errors: result.errors.map((e) => withCode(e, true) as GraphQLError) };
       }
       // The same funnel as HTTP: every event of a stream, and a single result, with §9 codes.
-      result = isAsyncIterable(result) ? clientStream(result) : clientResult(result, false);
+      result = isAsyncIterable(result) ? clientStream(scopedStream(result, state.requestId, id)) : clientResult(result, false);
       if (shareSubscriptionsOf && isAsyncIterable(result)) {
         const key = sharedSubscriptionKey(persistedOperationOf(params), params, viewerOfSocket.get(socket));
         if (key) return { result: groups.join(key, result, socket, id, frameType) };

@@ -7,7 +7,7 @@ import { WebSocketServer } from 'ws';
 import type { TokenVerifier } from '../../auth/index.js';
 import type { Context } from '../context.js';
 import type { PersistedOperations } from '../persisted/index.js';
-import { createSocketOperations, socketError, type ConnectionParams } from './createSocketOperations.js';
+import { createSocketOperations, socketError, type ConnectionParams, type SocketOperationsOptions } from './createSocketOperations.js';
 import type { SocketGate } from './createSocketGate.js';
 import { LEGACY_SUBPROTOCOL, useSubscriptionsTransportWs } from './useSubscriptionsTransportWs.js';
 
@@ -41,6 +41,8 @@ export interface WebSocketTransportOptions {
   gate?: SocketGate;
   /** The client's address from the upgrade request (behind trusted proxies, from `X-Forwarded-For`): whom an anonymous socket counts against. */
   addressOf?: (request: IncomingMessage) => string;
+  /** See `SocketOperationsOptions.inRequestScope`: logs of a socket's operations carry its request id. */
+  inRequestScope?: SocketOperationsOptions['inRequestScope'];
 }
 
 const MODERN_SUBPROTOCOL = 'graphql-transport-ws';
@@ -71,8 +73,18 @@ export function createWebSocketTransport({
   shareSubscriptionsOf,
   gate,
   addressOf,
+  inRequestScope,
 }: WebSocketTransportOptions) {
-  const operations = createSocketOperations({ yoga, verifier, endpoint, maxOperations, shareSubscriptionsOf, ...(gate ? { gate } : {}), ...(addressOf ? { addressOf } : {}) });
+  const operations = createSocketOperations({
+    yoga,
+    verifier,
+    endpoint,
+    maxOperations,
+    shareSubscriptionsOf,
+    ...(gate ? { gate } : {}),
+    ...(addressOf ? { addressOf } : {}),
+    ...(inRequestScope ? { inRequestScope } : {}),
+  });
   const options = {
     noServer: true,
     maxPayload,
