@@ -35,7 +35,7 @@ const config: CodegenConfig = {
     },
     // Their manifest, in the format the BFF loads (every *.json in persisted-queries/).
     'persisted-queries/first-party.json': {
-      plugins: ['./src/bff/persisted/apolloManifestCodegenPlugin.cjs'],
+      plugins: ['./persisted-queries/first-party/apolloManifestCodegenPlugin.cjs'],
     },
     // The schema for client code generators, with Apollo's @semanticNonNull and @typePolicy (also `npm run schema:export`).
     'schema/client/schema.graphqls': {
