@@ -8,7 +8,6 @@ import { createYoga, useReadinessCheck, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { cacheVerifiedTokens, createTokenVerifier, signDevToken } from '../auth/index.js';
 import type { Config } from '../config/loadConfig.js';
-import type { UserResource } from '../contracts/index.js';
 import type { Bus } from '../bus/index.js';
 import { migrate, type Database } from '../db/index.js';
 import { projectRoot } from '../util/projectRoot.js';
@@ -43,7 +42,7 @@ import { useMultipartSubscriptions } from './plugins/useMultipartSubscriptions.j
 import { useOperationLimits } from './plugins/useOperationLimits.js';
 import { useSubscriptionExpiry } from './plugins/useSubscriptionExpiry.js';
 import { usePersistedOperations } from './plugins/usePersistedOperations.js';
-import { requireViewer } from './resolvers/shared.js';
+import { ensureViewerProfile } from './auth/ensureViewerProfile.js';
 import { createHttpServer } from './transport/createHttpServer.js';
 import { createMetricsServer } from './transport/createMetricsServer.js';
 import { createSocketGate } from './transport/createSocketGate.js';
@@ -189,20 +188,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
         this.loaders = createLoaders(sharedReads.sharing(this.downstream));
       },
       viewerProfile(this: Context) {
-        const self = this;
-        profile ??= (async () => {
-          const claims = requireViewer(self);
-          const { body } = await self.downstream.call<{ user: UserResource }>('users', {
-            method: 'POST',
-            path: '/users/ensure',
-            route: 'POST /users/ensure',
-            body: { id: claims.sub, ...(claims.name ? { name: claims.name } : {}), ...(claims.email ? { email: claims.email } : {}) },
-            expect: [200, 201],
-          });
-          const user: UserModel = { ...body.user, __typename: 'User' };
-          self.loaders.users.prime(user.id, user);
-          return user;
-        })();
+        profile ??= ensureViewerProfile(this);
         return profile;
       },
     };

@@ -5,8 +5,7 @@ import type { Context } from '../../../src/bff/context.js';
 import type { DownstreamCall, ScopedDownstream, ServiceName } from '../../../src/bff/downstream/createDownstreamClient.js';
 import { createLoaders } from '../../../src/bff/loaders/createLoaders.js';
 import type { UserModel } from '../../../src/bff/models.js';
-import { requireViewer } from '../../../src/bff/resolvers/shared.js';
-import type { UserResource } from '../../../src/contracts/index.js';
+import { ensureViewerProfile } from '../../../src/bff/auth/ensureViewerProfile.js';
 
 /**
  * What the peer servers of the benchmark (stock yoga, Mercurius) give the BFF's resolvers: the
@@ -51,20 +50,7 @@ export function createPeerContext({ urls }: { urls: Record<ServiceName, string> 
         downstream,
         // As the BFF's: `this`, because the servers copy these properties into their own context.
         viewerProfile(this: Context) {
-          const self = this;
-          profile ??= (async () => {
-            const claims = requireViewer(self);
-            const { body } = await self.downstream.call<{ user: UserResource }>('users', {
-              method: 'POST',
-              path: '/users/ensure',
-              route: 'POST /users/ensure',
-              body: { id: claims.sub, ...(claims.name ? { name: claims.name } : {}), ...(claims.email ? { email: claims.email } : {}) },
-              expect: [200, 201],
-            });
-            const user: UserModel = { ...body.user, __typename: 'User' };
-            self.loaders.users.prime(user.id, user);
-            return user;
-          })();
+          profile ??= ensureViewerProfile(this);
           return profile;
         },
       };
