@@ -89,6 +89,12 @@ export interface Config {
    * benchmark's baseline should want it. @default true
    */
   fastPaths: boolean;
+  /**
+   * `BY_HASH_LANE=off`: persisted queries by id go through yoga like every other request, instead
+   * of the by-hash lane in front of it (src/bff/transport/createByHashLane.ts), which answers them
+   * with the same gates and bytes at a fraction of the CPU. Off with `FAST_PATHS=off`. @default true
+   */
+  byHashLane: boolean;
 }
 
 export interface ResilienceConfig {
@@ -358,6 +364,7 @@ const envSchema = z.object({
   METRICS_PORT: z.string().optional(),
   CORS_ORIGINS: z.string().optional(),
   FAST_PATHS: oneOf(['on', 'off'] as const),
+  BY_HASH_LANE: oneOf(['on', 'off'] as const),
   PUSH_DEEP_LINK_BASE: z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/.*$/i, 'expected a URL prefix such as mobilebff:// or https://app.example.com/').optional(),
   PUSH_POKE_WINDOW_MS: nonNegativeInt(2000, 600_000),
   PUSH_POLL_INTERVAL_MS: positiveInt(5000),
@@ -546,6 +553,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { stdoutIsTermi
     metricsPort,
     corsOrigins,
     fastPaths: e.FAST_PATHS !== 'off',
+    byHashLane: e.FAST_PATHS !== 'off' && e.BY_HASH_LANE !== 'off',
   };
 }
 

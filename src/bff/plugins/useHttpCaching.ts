@@ -15,6 +15,14 @@ export function cacheControlOf({ maxAge, scope }: CachePolicy, hasErrors: boolea
   return `${scope === 'PUBLIC' ? 'public' : 'private'}, max-age=${maxAge}`;
 }
 
+/** The `ETag` of a GET's body: a hash of its bytes (weak: compression may re-encode them). */
+export const etagOf = (body: Uint8Array | string) => `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+/** Whether `If-None-Match` names `etag` (or `*`): the client has this body, a 304 will do. */
+export const matchesIfNoneMatch = (ifNoneMatch: string | null | undefined, etag: string) => !!ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*');
+/** What a GET's cached answer varies with. */
+export const CACHED_GET_VARY = 'Authorization, Accept, Accept-Encoding';
+export { NOT_CACHEABLE };
+
 // Whether the response carries an error, kept on the HTTP request's own server context (one per
 // request, batch or not) between the result and the response.
 const HAS_ERRORS = Symbol('response has errors');
@@ -76,11 +84,10 @@ export function useHttpCaching(): Plugin {
         setResponse(new fetchAPI.Response(body, { status: 200, headers }));
         return;
       }
-      const etag = `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+      const etag = etagOf(body);
       headers.set('etag', etag);
-      headers.append('vary', 'Authorization, Accept, Accept-Encoding');
-      const ifNoneMatch = request.headers.get('if-none-match');
-      if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')) {
+      headers.append('vary', CACHED_GET_VARY);
+      if (matchesIfNoneMatch(request.headers.get('if-none-match'), etag)) {
         headers.delete('content-type');
         headers.delete('content-length');
         setResponse(new fetchAPI.Response(null, { status: 304, headers }));
