@@ -44,12 +44,21 @@ import { useMultipartSubscriptions } from './plugins/useMultipartSubscriptions.j
 import { useOperationLimits } from './plugins/useOperationLimits.js';
 import { useSubscriptionExpiry } from './plugins/useSubscriptionExpiry.js';
 import { usePersistedOperations } from './plugins/usePersistedOperations.js';
+import { responseCacheStep, usePersistedResponseCache } from './plugins/usePersistedResponseCache.js';
+import { createResponseStore } from './responseCache/createResponseStore.js';
+import { createResponseCache, createDependencies, recordDependencies, type ResponseCache } from './responseCache/index.js';
+import { changeFeedReaders } from './responseCache/changeFeedReaders.js';
 import { ensureViewerProfile } from './auth/ensureViewerProfile.js';
 import { createHttpServer } from './transport/createHttpServer.js';
 import { createMetricsServer } from './transport/createMetricsServer.js';
 import { createSocketGate } from './transport/createSocketGate.js';
 import { requestIdOf } from './transport/requestIdOf.js';
 import { createWebSocketTransport } from './transport/createWebSocketTransport.js';
+
+/** Creates or upgrades the BFF's own schema (`bff`: idempotency keys); `start()` runs it. */
+export function migrateBff(database: Database): Promise<void> {
+  return migrate(database, { schema: 'bff', folder: join(projectRoot(), 'src/bff/migrations') });
+}
 
 export interface BffOptions {
   config: Config;
@@ -150,6 +159,9 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
   // Shared by the subscriptions of this BFF: one change notice, one feed read and one batch per resource.
   const sharedReads = createReadCoalescer();
 
+  // The response cache (design.md §13): its store (Redis or in process) connects at start().
+  let responseCache: ResponseCache | undefined;
+
   // The rate limit and the context both need the request's viewer: the token is verified once.
   const viewers = new WeakMap<Request, Promise<Context['viewer']>>();
   function viewerOf(request: Request) {
@@ -173,7 +185,10 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
 
   /** The GraphQL context of a request, on yoga's path (`buildContext`) and on the by-hash lane. */
   function contextFor(viewer: Context['viewer'], requestId: string, headers: Pick<Headers, 'get'>): Context {
-    const downstream = downstreamClient.forRequest({ requestId, deadline: Date.now() + resilience.requestBudgetMs });
+    // With the response cache on, every call records what it read: what the result will hold.
+    const dependencies = responseCache ? createDependencies() : undefined;
+    const scoped = downstreamClient.forRequest({ requestId, deadline: Date.now() + resilience.requestBudgetMs });
+    const downstream = dependencies ? recordDependencies(scoped, dependencies) : scoped;
     const loaders = createLoaders(downstream);
     let profile: Promise<UserModel> | undefined;
     const context: Context = {
@@ -184,6 +199,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
       subscriptionResyncMs: config.webSocket.resyncIntervalMs,
       sharedReads,
       metrics,
+      ...(dependencies ? { dependencies } : {}),
       idempotency: createRequestIdempotency(idempotencyStore, { headers }),
       // `this`, not `context`: yoga copies these properties into its own context object, which is
       // what resolvers (and a subscription's stream) hold, so only `this` is the one they read.
@@ -224,6 +240,14 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
       ...(config.fastPaths ? { compiled: () => persisted.current.compiled } : {}),
       onOperation: (operation, request) => metrics.operations.inc({ operation: operation.name, ...clientLabelsOf(clientIdentityOf(request.headers)) }),
     }),
+    ...(config.responseCache.enabled
+      ? [
+          usePersistedResponseCache({
+            cache: () => responseCache,
+            viewerOf,
+          }),
+        ]
+      : []),
     useHttpCaching(),
     useIncrementalDelivery({ maskError: maskUnexpected }),
     useCompression(),
@@ -323,6 +347,8 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
         },
         ...(config.corsOrigins === '*' || config.corsOrigins.length > 0 ? { corsAllows: corsAllows(config.corsOrigins) } : {}),
         maxBodyBytes: limits.maxBodyBytes,
+        // The response cache, as usePersistedResponseCache runs it on yoga's path.
+        around: config.responseCache.enabled ? [responseCacheStep(() => responseCache)] : [],
       })
     : undefined;
   let laneOn = lane !== undefined;
@@ -357,7 +383,22 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
       return url;
     },
     async start({ port = config.port, host = config.host }: { port?: number; host?: string } = {}) {
-      await migrate(database, { schema: 'bff', folder: join(projectRoot(), 'src/bff/migrations') });
+      await migrateBff(database);
+      if (config.responseCache.enabled) {
+        const { responseCache: options } = config;
+        responseCache = createResponseCache({
+          store: await createResponseStore({ config, schema }),
+          bus,
+          feeds: changeFeedReaders(downstreamClient),
+          feedCheckMs: options.feedCheckMs,
+          staleMaxMs: options.staleMaxMs,
+          revalidatedTtlMs: options.revalidatedTtlMs,
+          unavailable: (service) => downstreamClient.breakerState(service as ServiceName) === 'open',
+          metrics,
+          logger,
+        });
+        await responseCache.start();
+      }
       if (metricsServer) metricsUrl = await metricsServer.start(config.metricsPort ?? 0, host);
       if (config.nodeEnv === 'development') await loadGraphiQL();
       await new Promise<void>((resolve, reject) => {
@@ -411,6 +452,8 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
       eventLoop.stop();
       clearInterval(purgeTimer);
       await rateLimiter?.close();
+      await responseCache?.close();
+      responseCache = undefined;
       await downstreamClient.close();
       // Last: Prometheus sees the drain.
       await metricsServer?.stop();

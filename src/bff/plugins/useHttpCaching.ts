@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
+import { etagOf, matchesEtag } from '../responseCache/index.js';
 import type { CachePolicy } from '../persisted/index.js';
 import { persistedOperationOf } from './usePersistedOperations.js';
 
@@ -15,10 +15,6 @@ export function cacheControlOf({ maxAge, scope }: CachePolicy, hasErrors: boolea
   return `${scope === 'PUBLIC' ? 'public' : 'private'}, max-age=${maxAge}`;
 }
 
-/** The `ETag` of a GET's body: a hash of its bytes (weak: compression may re-encode them). */
-export const etagOf = (body: Uint8Array | string) => `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
-/** Whether `If-None-Match` names `etag` (or `*`): the client has this body, a 304 will do. */
-export const matchesIfNoneMatch = (ifNoneMatch: string | null | undefined, etag: string) => !!ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*');
 /** What a GET's cached answer varies with. */
 export const CACHED_GET_VARY = 'Authorization, Accept, Accept-Encoding';
 export { NOT_CACHEABLE };
@@ -26,7 +22,9 @@ export { NOT_CACHEABLE };
 // Whether the response carries an error, kept on the HTTP request's own server context (one per
 // request, batch or not) between the result and the response.
 const HAS_ERRORS = Symbol('response has errors');
-type ServerContext = { params?: unknown; [HAS_ERRORS]?: true };
+// The age in seconds of a last good answer served for a service that is down (`extensions.stale`).
+const STALE_AGE = Symbol('stale answer age');
+type ServerContext = { params?: unknown; [HAS_ERRORS]?: true; [STALE_AGE]?: number };
 
 /**
  * Every 200 of a persisted operation, GET or POST, carries a `Cache-Control` from the operation's
@@ -40,13 +38,20 @@ type ServerContext = { params?: unknown; [HAS_ERRORS]?: true };
  * partial result), a batch, free-form text, or a refusal of a GET is `private, no-cache` with no
  * `ETag`, so neither a CDN nor the phone keeps an outage. The operation is the one the request
  * carries (`context.params`: a batch has none of its own, so it is never shared).
+ *
+ * A last good answer served by the response cache for a service that is down (`extensions.stale`)
+ * is `private, no-cache` with an `Age` header and no `ETag`: nothing may keep it as fresh.
  */
 export function useHttpCaching(): Plugin {
   return {
     onResultProcess({ result, serverContext }) {
       if (Symbol.asyncIterator in (result as object)) return;
-      const results = (Array.isArray(result) ? result : [result]) as { errors?: readonly unknown[] }[];
+      const results = (Array.isArray(result) ? result : [result]) as { errors?: readonly unknown[]; extensions?: { stale?: { ageSeconds?: number } } }[];
       if (results.some((r) => r.errors?.length)) (serverContext as ServerContext)[HAS_ERRORS] = true;
+      for (const r of results) {
+        const age = r.extensions?.stale?.ageSeconds;
+        if (typeof age === 'number') (serverContext as ServerContext)[STALE_AGE] = Math.max(age, (serverContext as ServerContext)[STALE_AGE] ?? 0);
+      }
     },
     async onResponse({ request, response, serverContext, setResponse, fetchAPI }) {
       const context = serverContext as ServerContext;
@@ -60,6 +65,14 @@ export function useHttpCaching(): Plugin {
         return;
       }
       const hasErrors = context[HAS_ERRORS] === true;
+      const staleAge = context[STALE_AGE];
+      if (staleAge !== undefined) {
+        // The last good answer while a service is down: no cache may keep it as fresh.
+        response.headers.set('cache-control', NOT_CACHEABLE);
+        response.headers.set('age', String(staleAge));
+        response.headers.delete('etag');
+        return;
+      }
       const operation = persistedOperationOf(context.params);
       if (!operation) {
         if ((hasErrors || request.method === 'GET') && !response.headers.has('cache-control')) response.headers.set('cache-control', NOT_CACHEABLE);
@@ -84,10 +97,12 @@ export function useHttpCaching(): Plugin {
         setResponse(new fetchAPI.Response(body, { status: 200, headers }));
         return;
       }
+      // The response cache stores the same bytes under the same ETag (src/bff/responseCache).
       const etag = etagOf(body);
       headers.set('etag', etag);
       headers.append('vary', CACHED_GET_VARY);
-      if (matchesIfNoneMatch(request.headers.get('if-none-match'), etag)) {
+      const ifNoneMatch = request.headers.get('if-none-match');
+      if (matchesEtag(ifNoneMatch, etag)) {
         headers.delete('content-type');
         headers.delete('content-length');
         setResponse(new fetchAPI.Response(null, { status: 304, headers }));

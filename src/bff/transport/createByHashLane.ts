@@ -13,7 +13,8 @@ import { addVersionHeaders, refuseUpgradeRequired, withSunsetNotice } from '../p
 import { chooseEncoding, compress } from '../plugins/useCompression.js';
 import { addCorsHeaders } from '../plugins/useCors.js';
 import { csrfRefusal } from '../plugins/useCsrfPrevention.js';
-import { cacheControlOf, CACHED_GET_VARY, etagOf, matchesIfNoneMatch, NOT_CACHEABLE } from '../plugins/useHttpCaching.js';
+import { cacheControlOf, CACHED_GET_VARY, NOT_CACHEABLE } from '../plugins/useHttpCaching.js';
+import { etagOf, matchesEtag } from '../responseCache/index.js';
 import { checkParams } from '../plugins/useInputValidation.js';
 import { lookupPersistedOperation, runCompiled, type PersistedOperationsMode } from '../plugins/usePersistedOperations.js';
 import { HeaderMap, nodeHeaders } from './headerMap.js';
@@ -21,34 +22,30 @@ import { HeaderMap, nodeHeaders } from './headerMap.js';
 /** A request's headers, as the shared gate steps read them. */
 export type HeaderReader = Pick<Headers, 'get' | 'has'>;
 
-/** What an execution on the lane answers, before the response steps (CORS, version, caching, compression). */
-export interface LaneAnswer {
-  status: number;
-  /** As yoga's result processor gives them: `content-type`, and any an error carries. */
-  headers: Record<string, string>;
-  body: string;
-  /** Whether the result carries an error (such an answer is never cached, by anyone). */
-  hasErrors: boolean;
-}
+/** A result as the lane carries it from execution to serialization: with the serializer yoga would use (`stringify`), errors not yet masked. */
+export type LaneResult = ExecutionResult & { stringify?: (result: ExecutionResult) => string };
 
 /** One persisted query about to run on the lane: what a step around its execution may key on. */
 export interface LaneExecution {
   operation: PersistedOperation;
+  /** As yoga's parameters carry it once the operation is known: the client's, else the operation's name. */
+  operationName: string;
   variables: Record<string, unknown> | undefined;
   viewer: Viewer;
-  method: 'GET' | 'POST';
   headers: HeaderReader;
-  /** The media type the answer is written in (`application/json` or `application/graphql-response+json`). */
-  mediaType: string;
   log: Logger;
+  /** The request's GraphQL context, made at the first call: a step may prepare it before `execute` runs the query with it. */
+  context(): Context;
 }
 
 /**
- * A step around the lane's execution of a persisted query (e.g. a response cache): it may answer
- * without calling `execute` (a cached body), or call it and keep what it answers. Steps run in
- * order, the first outermost. The answer then goes through the same response steps as any.
+ * A step around the lane's execution of a persisted query, as a yoga plugin's `onParams` +
+ * `onExecute` would be (src/bff/plugins/usePersistedResponseCache.ts is one): it may answer a
+ * result without calling `execute` (a cached one), or call it and keep or replace what it gives.
+ * Steps run in order, the first outermost; the result then goes through masking, error codes,
+ * serialization and the response steps as any.
  */
-export type AroundExecution = (execution: LaneExecution, execute: () => Promise<LaneAnswer>) => Promise<LaneAnswer>;
+export type AroundExecution = (execution: LaneExecution, execute: () => Promise<LaneResult>) => Promise<LaneResult>;
 
 export interface ByHashLaneOptions {
   /** The set serving now. */
@@ -217,12 +214,12 @@ export function createByHashLane(options: ByHashLaneOptions) {
       for (const name in response.headers) res.setHeader(name, response.headers[name]!);
       res.end(response.body ?? undefined);
     };
-    const finish = async (plain: { status: number; headers: Record<string, string>; body: string }, hasErrors: boolean, operation?: PersistedOperation) => {
-      respond(await responseSteps(plain, hasErrors, operation));
+    const finish = async (plain: { status: number; headers: Record<string, string>; body: string }, hasErrors: boolean, operation?: PersistedOperation, staleAge?: number) => {
+      respond(await responseSteps(plain, hasErrors, operation, staleAge));
     };
 
     /** yoga's onResponse steps, in its plugins' order: CORS, the version gate's headers, HTTP caching, compression. */
-    async function responseSteps(plain: { status: number; headers: Record<string, string>; body: string }, hasErrors: boolean, operation?: PersistedOperation) {
+    async function responseSteps(plain: { status: number; headers: Record<string, string>; body: string }, hasErrors: boolean, operation?: PersistedOperation, staleAge?: number) {
       const out = new HeaderMap(plain.headers);
       let body: string | Uint8Array | null = plain.body;
       let status = plain.status;
@@ -235,6 +232,11 @@ export function createByHashLane(options: ByHashLaneOptions) {
           out.set('cache-control', NOT_CACHEABLE);
           out.delete('etag');
         }
+      } else if (staleAge !== undefined) {
+        // The last good answer while a service is down: no cache may keep it as fresh.
+        out.set('cache-control', NOT_CACHEABLE);
+        out.set('age', String(staleAge));
+        out.delete('etag');
       } else if (operation) {
         const cacheControl = cacheControlOf(operation.cachePolicy, hasErrors);
         out.set('cache-control', cacheControl);
@@ -243,7 +245,7 @@ export function createByHashLane(options: ByHashLaneOptions) {
           const etag = etagOf(plain.body);
           out.set('etag', etag);
           out.append('vary', CACHED_GET_VARY);
-          if (matchesIfNoneMatch(headers.get('if-none-match'), etag)) {
+          if (matchesEtag(headers.get('if-none-match'), etag)) {
             out.delete('content-type');
             out.delete('content-length');
             status = 304;
@@ -300,23 +302,22 @@ export function createByHashLane(options: ByHashLaneOptions) {
     }
     const requestId = req.headers['x-request-id'] as string;
     const variables = laneParams.params.variables as Record<string, unknown> | undefined;
-    const execution: LaneExecution = { operation, variables, viewer: resolvedViewer, method, headers, mediaType, log };
-    const execute = async (): Promise<LaneAnswer> => {
-      const context = options.context(resolvedViewer, requestId, headers);
-      let result: ExecutionResult & { stringify?: (value: unknown) => string };
+    let context: Context | undefined;
+    const execution: LaneExecution = {
+      operation,
+      operationName: typeof laneParams.params.operationName === 'string' ? laneParams.params.operationName : operation.name,
+      variables,
+      viewer: resolvedViewer,
+      headers,
+      log,
+      context: () => (context ??= options.context(resolvedViewer, requestId, headers)),
+    };
+    const execute = async (): Promise<LaneResult> => {
       try {
-        result = await runCompiled(query, undefined, context, variables);
+        return await runCompiled(query, undefined, execution.context(), variables);
       } catch (error) {
-        result = { errors: [error as GraphQLError] };
+        return { errors: [error as GraphQLError] };
       }
-      if (result.errors?.length) result = { ...result, errors: result.errors.map((error) => options.maskError(error, log)) };
-      if (verdict?.kind === 'sunset') {
-        versionPolicy?.onSunset({ name: headers.get('apollographql-client-name'), version: headers.get('apollographql-client-version') });
-        result = withSunsetNotice(result, verdict);
-      }
-      const hasErrors = (result.errors?.length ?? 0) > 0;
-      const plain = serialize(clientResult(result), mediaType);
-      return { ...plain, hasErrors };
     };
     let run = execute;
     for (let i = around.length - 1; i >= 0; i--) {
@@ -324,8 +325,16 @@ export function createByHashLane(options: ByHashLaneOptions) {
       const next = run;
       run = () => step(execution, next);
     }
-    const answered = await run();
-    return finish(answered, answered.hasErrors, operation);
+    // Then as yoga: masking (onExecuteDone), the sunset notice (onExecutionResult), the error codes, the serializer.
+    let result: LaneResult = await run();
+    if (result.errors?.length) result = { ...result, errors: result.errors.map((error) => options.maskError(error, log)) };
+    if (verdict?.kind === 'sunset') {
+      versionPolicy?.onSunset({ name: headers.get('apollographql-client-name'), version: headers.get('apollographql-client-version') });
+      result = withSunsetNotice(result, verdict);
+    }
+    const hasErrors = (result.errors?.length ?? 0) > 0;
+    const staleAge = (result.extensions as { stale?: { ageSeconds?: unknown } } | undefined)?.stale?.ageSeconds;
+    return finish(serialize(clientResult(result), mediaType), hasErrors, operation, typeof staleAge === 'number' ? staleAge : undefined);
   }
 
   return {
