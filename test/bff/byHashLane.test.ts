@@ -254,7 +254,8 @@ describe('every gate applies on the lane, answered as yoga answers it', () => {
     const durations = await metric('bff_http_request_duration_seconds_count{endpoint="/graphql",method="POST",status="200"}');
     const requestId = `log-${randomUUID()}`;
     const catalogBefore = system.proxies.catalog.received.length;
-    const answer = await toRequest({ method: 'POST', params: byHash('CatalogPage', { first: 1 }) }, requestId);
+    // Variables of its own: no response cache entry answers it without a downstream call.
+    const answer = await toRequest({ method: 'POST', params: byHash('CatalogPage', { first: 1, search: requestId }) }, requestId);
     expect(answer.status).toBe(200);
     expect(ranOnYoga(requestId)).toBe(false);
     const accessLine = logsOf(requestId).find((entry) => entry.msg === 'request');
@@ -268,7 +269,7 @@ describe('every gate applies on the lane, answered as yoga answers it', () => {
     system.proxies.catalog.inject({ kind: 'delay', ms: 20_000 });
     const started = Date.now();
     const requestId = `budget-${randomUUID()}`;
-    const answer = await toRequest({ method: 'POST', params: byHash('CatalogPage', { first: 1 }) }, requestId);
+    const answer = await toRequest({ method: 'POST', params: byHash('CatalogPage', { first: 1, search: requestId }) }, requestId);
     expect(Date.now() - started).toBeLessThan(9_000);
     expect(ranOnYoga(requestId)).toBe(false);
     const body = JSON.parse(answer.body.toString());
@@ -276,6 +277,30 @@ describe('every gate applies on the lane, answered as yoga answers it', () => {
     expect(body.data).toEqual({ products: null });
     expect(body.errors[0]).toMatchObject({ path: ['products'], extensions: { code: 'DOWNSTREAM_UNAVAILABLE', service: 'catalog' } });
     expect(answer.headers['cache-control']).toBe('private, no-cache');
+  });
+});
+
+describe('the response cache (RESPONSE_CACHE, on by default) on the lane', () => {
+  it('answers a repeat from the cache with the bytes yoga answers it with, and an If-None-Match with its 304', async () => {
+    const call: Call = { method: 'GET', params: byHash('CatalogPage', { first: 6 }) };
+    const first = await toRequest(call, `cache-${randomUUID()}`);
+    expect(first.status).toBe(200);
+    const hits = await metric('bff_response_cache_lookups_total{result="hit"}');
+    const { lane, yoga } = await onBothPaths(call);
+    expect(await metric('bff_response_cache_lookups_total{result="hit"}')).toBe(hits + 2);
+    expectSameAnswer(lane, yoga);
+    expect(lane.body.equals(first.body)).toBe(true);
+    const revalidated = await onBothPaths({ ...call, headers: { 'if-none-match': first.headers.etag as string } });
+    expect(revalidated.lane.status).toBe(304);
+    expectSameAnswer(revalidated.lane, revalidated.yoga);
+  });
+
+  it("keeps a viewer's result to that viewer on the lane as on yoga", async () => {
+    const other = `Bearer ${await signDevToken({ sub: `other-${randomUUID()}` })}`;
+    const mine = await toRequest({ method: 'POST', params: byHash('Devices'), headers: { authorization: demo } }, `mine-${randomUUID()}`);
+    const theirs = await onBothPaths({ method: 'POST', params: byHash('Devices'), headers: { authorization: other } });
+    expect(theirs.lane.body.equals(mine.body)).toBe(false);
+    expectSameAnswer(theirs.lane, theirs.yoga);
   });
 });
 
