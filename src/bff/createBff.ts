@@ -49,6 +49,11 @@ import { createSocketGate } from './transport/createSocketGate.js';
 import { requestIdOf } from './transport/requestIdOf.js';
 import { createWebSocketTransport } from './transport/createWebSocketTransport.js';
 
+/** Creates or upgrades the BFF's own schema (`bff`: idempotency keys); `start()` runs it. */
+export function migrateBff(database: Database): Promise<void> {
+  return migrate(database, { schema: 'bff', folder: join(projectRoot(), 'src/bff/migrations') });
+}
+
 export interface BffOptions {
   config: Config;
   /** The BFF's own database: readiness, and its tables in the `bff` schema (idempotency keys), migrated by `start()`. */
@@ -321,7 +326,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
       return url;
     },
     async start({ port = config.port, host = config.host }: { port?: number; host?: string } = {}) {
-      await migrate(database, { schema: 'bff', folder: join(projectRoot(), 'src/bff/migrations') });
+      await migrateBff(database);
       if (metricsServer) metricsUrl = await metricsServer.start(config.metricsPort ?? 0, host);
       if (config.nodeEnv === 'development') await loadGraphiQL();
       await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
@@ -29,9 +30,20 @@ export interface DatabaseOptions {
   dataDir?: string | undefined;
   /** node-postgres pool size. @default 10 */
   maxConnections?: number;
+  /**
+   * A PGlite data directory as a tarball (`dumpDataDir`) to start a new embedded database from,
+   * instead of an empty one (`initdb`): src/system/seededSnapshot.ts. Ignored when `dataDir`
+   * already holds a database, and with `url`.
+   */
+  initialData?: Blob | undefined;
 }
 
-export async function createDatabase({ url, dataDir, maxConnections = 10 }: DatabaseOptions): Promise<Database> {
+/** Whether `createDatabase({ dataDir })` would create a new embedded database rather than open one. */
+export function isNewEmbeddedDatabase(dataDir: string | undefined): boolean {
+  return !dataDir || dataDir === 'memory://' || !existsSync(join(dataDir, 'PG_VERSION'));
+}
+
+export async function createDatabase({ url, dataDir, maxConnections = 10, initialData }: DatabaseOptions): Promise<Database> {
   if (url) {
     const pool = new pg.Pool({ connectionString: url, max: maxConnections, idleTimeoutMillis: 10_000 });
     // An idle client that loses its server emits 'error' on the pool; without a listener that kills the process.
@@ -58,7 +70,8 @@ export async function createDatabase({ url, dataDir, maxConnections = 10 }: Data
   }
 
   if (dataDir && dataDir !== 'memory://') mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir ?? 'memory://');
+  const loadDataDir = initialData && isNewEmbeddedDatabase(dataDir) ? initialData : undefined;
+  const client = await PGlite.create({ dataDir: dataDir ?? 'memory://', ...(loadDataDir ? { loadDataDir } : {}) });
   const db = drizzlePglite(client) as unknown as Db;
   return {
     db,

@@ -4,9 +4,10 @@ import type { Logger } from 'pino';
 import { createBus } from '../bus/index.js';
 import type { Config } from '../config/loadConfig.js';
 import { createBff, type Bff } from '../bff/createBff.js';
-import { createDatabase, type Database } from '../db/index.js';
+import { createDatabase, isNewEmbeddedDatabase, type Database } from '../db/index.js';
 import { createLogger } from '../logging/createLogger.js';
 import { serviceNames, startReferenceServices, type ReferenceServices, type ServiceName } from '../services/startReferenceServices.js';
+import { seededSnapshot } from './seededSnapshot.js';
 
 export interface System {
   bff: Bff;
@@ -38,11 +39,17 @@ export interface SystemOptions {
  * (`DATA_DIR=memory://` keeps it in memory).
  */
 export async function startSystem({ config, logger = createLogger({ level: config.logLevel, format: config.logFormat }), seed = true, bffPlugins, database: given }: SystemOptions): Promise<System> {
+  const dataDir = config.databaseUrl ? undefined : config.dataDir === 'memory://' ? 'memory://' : join(config.dataDir, 'pglite');
+  const missing = serviceNames.filter((name) => !config.services[name]);
+  // A new embedded database for the whole system in process, seeded: started from the seeded
+  // snapshot (migrated and seeded once, cached) instead of initdb, migrations and seed each time.
+  const fromSnapshot = !given && !config.databaseUrl && seed && missing.length === serviceNames.length && isNewEmbeddedDatabase(dataDir);
   const database =
     given ??
     (await createDatabase({
       url: config.databaseUrl,
-      dataDir: config.databaseUrl ? undefined : config.dataDir === 'memory://' ? 'memory://' : join(config.dataDir, 'pglite'),
+      dataDir,
+      initialData: fromSnapshot ? await seededSnapshot() : undefined,
     }));
   const closeDatabase = () => (given ? Promise.resolve() : database.close());
   let bus;
@@ -52,11 +59,11 @@ export async function startSystem({ config, logger = createLogger({ level: confi
     await closeDatabase();
     throw error;
   }
-  const missing = serviceNames.filter((name) => !config.services[name]);
   let services: ReferenceServices | undefined;
   let bff: Bff | undefined;
   try {
-    services = missing.length ? await startReferenceServices({ database, bus, names: missing, seed, tombstoneRetentionDays: config.tombstoneRetentionDays, push: config.push, logger, otherUrls: config.services }) : undefined;
+    // Seeded already when started from the snapshot.
+    services = missing.length ? await startReferenceServices({ database, bus, names: missing, seed: seed && !fromSnapshot, tombstoneRetentionDays: config.tombstoneRetentionDays, push: config.push, logger, otherUrls: config.services }) : undefined;
     const serviceUrls = Object.fromEntries(serviceNames.map((name) => [name, config.services[name] ?? services!.urls[name]!])) as Record<ServiceName, string>;
     bff = createBff({ config, database, serviceUrls, bus, logger, ...(bffPlugins ? { plugins: bffPlugins } : {}) });
     const url = await bff.start();

@@ -60,13 +60,29 @@ const UNAVAILABLE_STATUSES = new Set([429, 502, 503, 504]);
 const TIMEOUT_ERRORS = new Set(['TimeoutError', 'AbortError', 'HeadersTimeoutError', 'BodyTimeoutError']);
 /** An attempt with less time than this left is not started: it could not succeed. */
 const MIN_ATTEMPT_MS = 10;
+/** undici checks its header and body timeouts every half second: a deadline this short or shorter gets a timer of its own. */
+const FAST_TIMER_RESOLUTION_MS = 1000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Abort reasons: the request's budget is spent; a call's own (precise) deadline passed. */
+const BUDGET_SPENT = new Error('the request budget is spent');
+const CALL_DEADLINE = new Error('the call deadline passed');
+
+/** The deadline of one attempt: `ms` from its start; `precise` when it needs a timer of its own; the request's budget signal. */
+interface CallDeadline {
+  ms: number;
+  precise: boolean;
+  budget: AbortSignal | undefined;
+}
 
 /**
  * JSON over keep-alive HTTP (undici) to the downstream services, with what keeps one slow or
  * failing service from taking the BFF down with it:
  * - a deadline on every attempt: the service's timeout, capped by what is left of the request's
  *   budget (`forRequest({ deadline })`), so a request answers within its budget however many
- *   calls it makes;
+ *   calls it makes. Cheaply: the service's timeout is undici's own header and body timeout (its
+ *   timer wheel, no timer of ours), and one signal per request, aborted when its budget is spent,
+ *   bounds every call; only a call the budget cuts short, or a sub-second service timeout, gets a
+ *   timer of its own (undici's wheel ticks every half second);
  * - retries of idempotent reads only (GET: never a write, never a 4xx such as 409/422), with
  *   jittered exponential backoff, honouring `Retry-After` only when the deadline leaves room
  *   for it; not after a timeout (a slow service is not helped by more requests);
@@ -82,11 +98,27 @@ export function createDownstreamClient<S extends string = ServiceName>({ urls, t
   const longest = Math.max(...services.map((service) => timeouts[service]));
   const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 64, headersTimeout: longest, bodyTimeout: longest });
   const breakers = createCircuitBreakers(services, breaker, metrics);
+  const observe = (service: S, route: string, status: string, seconds: number) => {
+    metrics.downstreamDuration.observe({ service, route }, seconds);
+    metrics.downstreamRequests.inc({ service, route, status });
+  };
 
-  /** One HTTP request. Throws `DownstreamUnavailableError` (with `retryable`) or `DownstreamResponseError`. */
-  async function attempt<T>(service: S, { method = 'GET', path, route, body, expect = [200] }: DownstreamCall, deadlineMs: number, scope: DownstreamScope): Promise<DownstreamResponse<T>> {
-    const stopTimer = metrics.downstreamDuration.startTimer({ service, route });
+  /**
+   * One HTTP request within `deadline`. Throws `DownstreamUnavailableError` (with `retryable`) or `DownstreamResponseError`.
+   * `budget`: the request's signal, aborted when its budget runs out (`undefined`: no budget).
+   */
+  async function attempt<T>(service: S, { method = 'GET', path, route, body, expect = [200] }: DownstreamCall, deadline: CallDeadline, scope: DownstreamScope): Promise<DownstreamResponse<T>> {
+    const started = performance.now();
     let status = 'error';
+    // A sub-second deadline, or one the budget cuts shorter, needs a precise timer: undici's own
+    // header and body timeouts tick every half second.
+    let timer: NodeJS.Timeout | undefined;
+    let signal = deadline.budget;
+    if (deadline.precise) {
+      const controller = new AbortController();
+      timer = setTimeout(() => controller.abort(CALL_DEADLINE), deadline.ms);
+      signal = controller.signal;
+    }
     try {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (body !== undefined) headers['content-type'] = 'application/json';
@@ -96,7 +128,11 @@ export function createDownstreamClient<S extends string = ServiceName>({ urls, t
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(deadlineMs),
+        // The service's deadline, as undici's own timers (no timer of ours per call): the answer's
+        // headers, then each chunk of its body, within it.
+        headersTimeout: timeouts[service],
+        bodyTimeout: timeouts[service],
+        ...(signal ? { signal } : {}),
       });
       status = String(response.statusCode);
       const text = await response.body.text();
@@ -110,19 +146,23 @@ export function createDownstreamClient<S extends string = ServiceName>({ urls, t
     } catch (error) {
       if (error instanceof DownstreamUnavailableError || error instanceof DownstreamResponseError) throw error;
       if (error instanceof SyntaxError) throw new DownstreamResponseError(service, route, Number(status) || 0, 'invalid JSON');
-      if (TIMEOUT_ERRORS.has((error as { name?: string }).name ?? '')) {
+      if (error === BUDGET_SPENT || (signal?.aborted && signal.reason === BUDGET_SPENT)) {
         status = 'timeout';
         // Cut short by the request's budget rather than the service's own deadline: no verdict on the service.
-        throw new DownstreamUnavailableError(service, `no answer within ${deadlineMs} ms`, { countsAsFailure: deadlineMs >= timeouts[service] });
+        throw new DownstreamUnavailableError(service, `no answer within the request's budget`, { countsAsFailure: false });
+      }
+      if (error === CALL_DEADLINE || TIMEOUT_ERRORS.has((error as { name?: string }).name ?? '')) {
+        status = 'timeout';
+        throw new DownstreamUnavailableError(service, `no answer within ${deadline.ms} ms`, { countsAsFailure: deadline.ms >= timeouts[service] });
       }
       throw new DownstreamUnavailableError(service, (error as Error).message || 'request failed', { retryable: true });
     } finally {
-      stopTimer();
-      metrics.downstreamRequests.inc({ service, route, status });
+      clearTimeout(timer);
+      observe(service, route, status, (performance.now() - started) / 1000);
     }
   }
 
-  async function call<T>(service: S, spec: DownstreamCall, scope: DownstreamScope = {}): Promise<DownstreamResponse<T>> {
+  async function call<T>(service: S, spec: DownstreamCall, scope: DownstreamScope = {}, budget?: () => AbortSignal): Promise<DownstreamResponse<T>> {
     const attempts = (spec.method ?? 'GET') === 'GET' ? retries + 1 : 1;
     const deadline = scope.deadline ?? Infinity;
     for (let n = 0; ; n++) {
@@ -130,8 +170,14 @@ export function createDownstreamClient<S extends string = ServiceName>({ urls, t
       if (left < MIN_ATTEMPT_MS) {
         throw new DownstreamUnavailableError(service, 'the request ran out of time before this call', { countsAsFailure: false });
       }
+      const own = timeouts[service];
+      const ms = Math.min(own, left);
+      // The budget's one signal bounds every call of the request (a body trickling in chunks
+      // included); a call the budget cuts shorter than its own deadline, or a sub-second
+      // deadline, gets a precise timer of its own.
+      const callDeadline: CallDeadline = { ms, precise: ms < own || own <= FAST_TIMER_RESOLUTION_MS, budget: Number.isFinite(deadline) ? budget?.() : undefined };
       try {
-        return await breakers.run(service, () => attempt<T>(service, spec, Math.min(timeouts[service], left), scope));
+        return await breakers.run(service, () => attempt<T>(service, spec, callDeadline, scope));
       } catch (error) {
         if (!(error instanceof DownstreamUnavailableError) || !error.details.retryable || n + 1 >= attempts) throw error;
         const delay = backoffDelay({ attempt: n, baseMs: retryBaseDelayMs, maxMs: retryMaxDelayMs, retryAfterMs: error.details.retryAfterMs });
@@ -148,7 +194,20 @@ export function createDownstreamClient<S extends string = ServiceName>({ urls, t
     call,
     /** The calls of one GraphQL request: its request id on every call, its budget capping every deadline. */
     forRequest(scope: DownstreamScope): ScopedDownstream<S> {
-      return { call: (service, spec) => call(service, spec, scope) };
+      // One deadline per request: a signal aborted when its budget is spent, made at its first
+      // call; the timer is unref'd and ends with the budget.
+      let signal: AbortSignal | undefined;
+      const budget = () => {
+        if (!signal) {
+          const controller = new AbortController();
+          signal = controller.signal;
+          const left = (scope.deadline ?? Infinity) - Date.now();
+          if (left <= 0) controller.abort(BUDGET_SPENT);
+          else setTimeout(() => controller.abort(BUDGET_SPENT), Math.min(left, MAX_TIMER_MS)).unref();
+        }
+        return signal;
+      };
+      return { call: (service, spec) => call(service, spec, scope, budget) };
     },
     /** The state of a service's circuit breaker. */
     breakerState: (service: S) => breakers.state(service),

@@ -1,0 +1,124 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { PGlite } from '@electric-sql/pglite';
+import { migrateBff } from '../bff/createBff.js';
+import { createInProcessBus } from '../bus/index.js';
+import { createDatabase } from '../db/index.js';
+import { referenceServices } from '../services/referenceServices.js';
+import { demoOrders, demoProducts, seedDemoData } from '../services/seed/seedDemoData.js';
+import { projectRoot } from '../util/projectRoot.js';
+
+// A new embedded database (PGlite) costs seconds of WebAssembly before its first query: `initdb`
+// builds the system catalogs, then every service and the BFF run their migrations and the demo
+// data is seeded, on every `npm start` with a new data directory and for every test system. The
+// result only depends on the migrations, the demo data and the PGlite version, so it is built once,
+// kept as a data-directory tarball in node_modules/.cache/mobile-bff/ under a hash of those, and
+// every later new embedded database starts from a copy of it (PGlite's `loadDataDir`): a third of
+// the CPU. The migrations still run on top of it at start (no-ops); the seed does not.
+// test/system/seededSnapshot.test.ts holds it to being the database the long way makes.
+
+/** Bump when what the snapshot holds changes in a way the hashed inputs do not show. */
+const FORMAT = 1;
+
+/** Every file of every `migrations` folder under src/, as path and content, sorted. */
+function migrationFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) => {
+      const path = join(dir, entry.name);
+      if (!entry.isDirectory()) return [];
+      if (entry.name !== 'migrations') return migrationFiles(path);
+      const inFolder = (folder: string): string[] =>
+        readdirSync(folder, { withFileTypes: true }).flatMap((file) => (file.isDirectory() ? inFolder(join(folder, file.name)) : [join(folder, file.name)]));
+      return inFolder(path);
+    })
+    .sort();
+}
+
+function pgliteVersion(): string {
+  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  let dir = dirname(entry);
+  for (;;) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (manifest.name === '@electric-sql/pglite') return manifest.version ?? 'unknown';
+    } catch {
+      // No package.json here: look further up.
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return 'unknown';
+    dir = parent;
+  }
+}
+
+/** The hash naming the snapshot: the PGlite version, every migration file, the demo data and the code that seeds it. */
+export function seededSnapshotKey(): string {
+  const root = projectRoot();
+  const hash = createHash('sha256');
+  hash.update(`format ${FORMAT}\npglite ${pgliteVersion()}\n`);
+  for (const file of migrationFiles(join(root, 'src'))) hash.update(`${relative(root, file)}\0`).update(readFileSync(file)).update('\0');
+  hash.update(JSON.stringify({ products: demoProducts(), orders: demoOrders() }));
+  hash.update(seedDemoData.toString());
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** Migrates every reference service and the BFF on a new in-memory PGlite, seeds, and dumps its data directory (uncompressed tar). */
+async function buildSeededSnapshot(): Promise<Uint8Array<ArrayBuffer>> {
+  const database = await createDatabase({ dataDir: 'memory://' });
+  const bus = createInProcessBus();
+  try {
+    for (const create of Object.values(referenceServices)) await create!({ database, bus, tombstoneRetentionDays: 30 }).migrate();
+    await migrateBff(database);
+    await seedDemoData(database);
+    const client = (database.db as unknown as { $client: PGlite }).$client;
+    // Written out, so that a database started from it has no write-ahead log to replay.
+    await client.exec('CHECKPOINT');
+    return new Uint8Array(await (await client.dumpDataDir('none')).arrayBuffer());
+  } finally {
+    await bus.close();
+    await database.close();
+  }
+}
+
+const built = new Map<string, Promise<Blob>>();
+
+/**
+ * A PGlite data directory with every reference service's and the BFF's migrations applied and the
+ * demo data seeded, for `createDatabase({ initialData })`. Read from the cache folder when it
+ * holds one for the current migrations and seed; otherwise built (seconds) and stored there
+ * (gzip), replacing older ones. A cache folder that cannot be written only costs the next process
+ * the build again.
+ */
+export function seededSnapshot({ cacheDir = join(projectRoot(), 'node_modules', '.cache', 'mobile-bff') }: { cacheDir?: string } = {}): Promise<Blob> {
+  const key = seededSnapshotKey();
+  const file = join(cacheDir, `pglite-seeded-${key}.tar.gz`);
+  let snapshot = built.get(file);
+  if (!snapshot) {
+    snapshot = (async () => {
+      try {
+        return new Blob([gunzipSync(readFileSync(file))]);
+      } catch {
+        // Not cached yet (or unreadable): build it.
+      }
+      const tar = await buildSeededSnapshot();
+      try {
+        mkdirSync(cacheDir, { recursive: true });
+        // Written under a name of its own and renamed: processes building at once never see half a file.
+        const partial = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.partial`;
+        writeFileSync(partial, gzipSync(tar, { level: 1 }));
+        renameSync(partial, file);
+        for (const name of readdirSync(cacheDir)) {
+          if (name.startsWith('pglite-seeded-') && name.endsWith('.tar.gz') && join(cacheDir, name) !== file) rmSync(join(cacheDir, name), { force: true });
+        }
+      } catch {
+        // A read-only installation: every process builds its own.
+      }
+      return new Blob([tar]);
+    })();
+    built.set(file, snapshot);
+    snapshot.catch(() => built.delete(file));
+  }
+  return snapshot;
+}
