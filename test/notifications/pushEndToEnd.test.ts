@@ -101,6 +101,9 @@ test('devices registered through the graph by hash; order changes made on the or
   // Unregistered through the graph: the next change reaches the phone only.
   const gone = await byHash('UnregisterDevice', { input: { installationId: pixelId } }, ann);
   expect(gone.body.data.unregisterDevice).toEqual({ installationId: pixelId, userErrors: [], __typename: 'UnregisterDevicePayload' });
+  // The same query by hash again: the registry as it is now, not an earlier answer (response cache).
+  const after = await byHash('Devices', {}, ann);
+  expect(after.body.data.viewer.devices.map((d: { platform: string }) => d.platform)).toEqual(['IOS']);
   const second = await orders('/orders', { userId: ann, currency: 'EUR', lines: [{ sku: 'SKU-0002', quantity: 2, unitPriceCents: 250 }] });
   await orders(`/orders/${second.number}/status`, { status: 'SHIPPED' });
   await waitUntil(() => to(iphone, 'alert').length === 3, { what: 'the alert of the second order', timeoutMs: 60_000 });
