@@ -137,6 +137,7 @@ async function main() {
 
     const authorization = `Bearer ${await signDevToken({ sub: 'demo', expiresIn: '2h' })}`;
     const orderList = firstPartyOperation('OrderList');
+    const catalogPage = firstPartyOperation('CatalogPage');
     const json = { 'content-type': 'application/json', accept: 'application/json' };
     const authed = { ...json, authorization };
     const getHeaders = { ...authed, 'apollo-require-preflight': 'true' };
@@ -153,6 +154,8 @@ async function main() {
           return { url, method: 'POST', headers: authed, body: r.byHash };
         case 'S3get':
           return { url: r.getUrl, method: 'GET', headers: getHeaders };
+        case 'S8':
+          return { url, method: 'POST', headers: json, body: requestsFor(url, catalogPage, { first: 20 }).byHash };
       }
     };
 
@@ -186,7 +189,8 @@ async function main() {
 
     // The BFF, every production feature on.
     {
-      const bff = await startBff('bff', serviceUrls, {});
+      // The response cache off: the rows compare the same work; S8 measures it on and off.
+      const bff = await startBff('bff', serviceUrls, { RESPONSE_CACHE: 'off' });
       children.push(bff.running);
       const url = bff.graphqlUrl;
       const r = requestsFor(url, orderList, { first: 20 });
@@ -199,6 +203,7 @@ async function main() {
       const s3 = await check('S3', (b) => checkOrderList(b, 20));
       const s3get = await check('S3get', (b) => checkOrderList(b, 20));
       if (s3.text !== s2.text || s3get.text !== s2.text) throw new FailedRun('S3 (by hash) answered other bytes than S2 (text) for the same operation');
+      await check('S8', (b) => (b.errors?.length || b.data?.products?.edges?.length !== 20 ? `expected 20 products: ${JSON.stringify(b).slice(0, 300)}` : undefined));
 
       for (const scenario of HTTP_SERVERS.bff.scenarios) if (measures('bff', scenario)) await run(scenario, 'bff', url, bff.running.pid);
 
@@ -256,6 +261,14 @@ async function main() {
       for (const scenario of measured(server)) await run(scenario, server, ready[1]!, running.pid);
       await running.stop();
       children.splice(children.indexOf(running), 1);
+    }
+    if (measured('bffCache').length) {
+      const bff = await startBff('bff-response-cache', serviceUrls, { RESPONSE_CACHE: 'on' });
+      children.push(bff.running);
+      await checkSameAnswers('bffCache', bff.graphqlUrl);
+      for (const scenario of measured('bffCache')) await run(scenario, 'bffCache', bff.graphqlUrl, bff.running.pid);
+      await bff.running.stop();
+      children.splice(children.indexOf(bff.running), 1);
     }
     if (measured('ablation').length) {
       const bff = await startBff('bff-fast-paths-off', serviceUrls, { FAST_PATHS: 'off' });

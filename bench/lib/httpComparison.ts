@@ -8,6 +8,7 @@ export const HTTP_SCENARIOS = {
   S2: 'S2 orders screen, text',
   S3: 'S3 orders screen, by hash, POST',
   S3get: 'S3 orders screen, by hash, GET',
+  S8: 'S8 catalogue screen (CatalogPage, 20 products), by hash, POST, anonymous',
 } as const;
 export type ScenarioId = keyof typeof HTTP_SCENARIOS;
 
@@ -24,8 +25,14 @@ export const HTTP_SERVERS = {
   bff: {
     label: 'mobile-bff',
     settings:
-      '`dist/src/main.js` as `npm start` runs it, every production feature on: access log at `info` (one JSON line per request, to a file), metrics (prom-client, per request and per downstream call), request id, auth (ES256 bearer token; claims remembered per token), rate limiter (in memory, 1,000,000/s per client: a limit the load does not reach), load shedding (event-loop delay 200 ms, its default: not reached), circuit breaker per service, a deadline per downstream call within the 5 s request budget, retries of reads, persisted-operation checks (`PERSISTED_OPERATIONS=off` so that S1/S2 may send text; a request by hash takes the same path as in production\'s `require`), graphql-armor limits on text, CSRF prevention, compression, HTTP caching headers. No response cache exists yet (none to switch off).',
-    scenarios: ['S1', 'S2', 'S3', 'S3get'],
+      '`dist/src/main.js` as `npm start` runs it, every production feature on: access log at `info` (one JSON line per request, to a file), metrics (prom-client, per request and per downstream call), request id, auth (ES256 bearer token; claims remembered per token), rate limiter (in memory, 1,000,000/s per client: a limit the load does not reach), load shedding (event-loop delay 200 ms, its default: not reached), circuit breaker per service, a deadline per downstream call within the 5 s request budget, retries of reads, persisted-operation checks (`PERSISTED_OPERATIONS=off` so that S1/S2 may send text; a request by hash takes the same path as in production\'s `require`), graphql-armor limits on text, CSRF prevention, compression, HTTP caching headers. The response cache off (`RESPONSE_CACHE=off`): a hit is not the same work as the peers do; it has a row of its own.',
+    scenarios: ['S1', 'S2', 'S3', 'S3get', 'S8'],
+  },
+  bffCache: {
+    label: 'mobile-bff, response cache on',
+    settings:
+      'The BFF as above with its response cache on (the default, in process): after the first request every S8 answer is a hit, answered without executing or calling the catalog (its feed read at most every 2 s, `RESPONSE_CACHE_FEED_CHECK`).',
+    scenarios: ['S8'],
   },
   yoga: {
     label: 'stock GraphQL Yoga 5',
@@ -48,7 +55,7 @@ export const HTTP_SERVERS = {
   ceiling: {
     label: 'bare node:http (ceiling)',
     settings: '`bench/servers/bare.ts`: reads the request body and answers the BFF\'s exact bytes and content type for that scenario, nothing else.',
-    scenarios: ['S1', 'S2', 'S3'],
+    scenarios: ['S1', 'S2', 'S3', 'S8'],
   },
 } as const satisfies Record<string, HttpServer>;
 export type ServerId = keyof typeof HTTP_SERVERS;

@@ -5,6 +5,7 @@ import type { ReadCoalescer } from './downstream/createReadCoalescer.js';
 import type { RequestIdempotency } from './idempotency/index.js';
 import type { Loaders } from './loaders/createLoaders.js';
 import type { Metrics } from './metrics/createMetrics.js';
+import type { Dependencies } from './responseCache/index.js';
 import type { UserModel } from './models.js';
 
 /** Who is calling: the verified token, or `null` for an anonymous request. */
@@ -33,4 +34,6 @@ export interface Context {
    * Their batch loads join identical ones in flight (`sharedReads`).
    */
   refresh(this: Context): void;
+  /** What this request's downstream calls read, for the response cache (absent when it is off). */
+  dependencies?: Dependencies;
 }

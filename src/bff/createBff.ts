@@ -42,6 +42,10 @@ import { useMultipartSubscriptions } from './plugins/useMultipartSubscriptions.j
 import { useOperationLimits } from './plugins/useOperationLimits.js';
 import { useSubscriptionExpiry } from './plugins/useSubscriptionExpiry.js';
 import { usePersistedOperations } from './plugins/usePersistedOperations.js';
+import { usePersistedResponseCache } from './plugins/usePersistedResponseCache.js';
+import { createResponseStore } from './responseCache/createResponseStore.js';
+import { createResponseCache, createDependencies, recordDependencies, type ResponseCache } from './responseCache/index.js';
+import { changeFeedReaders } from './responseCache/changeFeedReaders.js';
 import { ensureViewerProfile } from './auth/ensureViewerProfile.js';
 import { createHttpServer } from './transport/createHttpServer.js';
 import { createMetricsServer } from './transport/createMetricsServer.js';
@@ -153,6 +157,9 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
   // Shared by the subscriptions of this BFF: one change notice, one feed read and one batch per resource.
   const sharedReads = createReadCoalescer();
 
+  // The response cache (design.md §13): its store (Redis or in process) connects at start().
+  let responseCache: ResponseCache | undefined;
+
   // The rate limit and the context both need the request's viewer: the token is verified once.
   const viewers = new WeakMap<Request, Promise<Context['viewer']>>();
   function viewerOf(request: Request) {
@@ -173,7 +180,10 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
   async function buildContext(request: Request): Promise<Context> {
     const viewer = await viewerOf(request);
     const requestId = requestIdOf(request.headers.get('x-request-id'));
-    const downstream = downstreamClient.forRequest({ requestId, deadline: Date.now() + resilience.requestBudgetMs });
+    // With the response cache on, every call records what it read: what the result will hold.
+    const dependencies = responseCache ? createDependencies() : undefined;
+    const scoped = downstreamClient.forRequest({ requestId, deadline: Date.now() + resilience.requestBudgetMs });
+    const downstream = dependencies ? recordDependencies(scoped, dependencies) : scoped;
     const loaders = createLoaders(downstream);
     let profile: Promise<UserModel> | undefined;
     const context: Context = {
@@ -184,6 +194,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
       subscriptionResyncMs: config.webSocket.resyncIntervalMs,
       sharedReads,
       metrics,
+      ...(dependencies ? { dependencies } : {}),
       idempotency: createRequestIdempotency(idempotencyStore, request),
       // `this`, not `context`: yoga copies these properties into its own context object, which is
       // what resolvers (and a subscription's stream) hold, so only `this` is the one they read.
@@ -224,6 +235,14 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
       ...(config.fastPaths ? { compiled: () => persisted.current.compiled } : {}),
       onOperation: (operation, request) => metrics.operations.inc({ operation: operation.name, ...clientLabelsOf(clientIdentityOf(request.headers)) }),
     }),
+    ...(config.responseCache.enabled
+      ? [
+          usePersistedResponseCache({
+            cache: () => responseCache,
+            viewerOf,
+          }),
+        ]
+      : []),
     useHttpCaching(),
     useIncrementalDelivery({ maskError: maskUnexpected }),
     useCompression(),
@@ -327,6 +346,21 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     },
     async start({ port = config.port, host = config.host }: { port?: number; host?: string } = {}) {
       await migrateBff(database);
+      if (config.responseCache.enabled) {
+        const { responseCache: options } = config;
+        responseCache = createResponseCache({
+          store: await createResponseStore({ config, schema }),
+          bus,
+          feeds: changeFeedReaders(downstreamClient),
+          feedCheckMs: options.feedCheckMs,
+          staleMaxMs: options.staleMaxMs,
+          revalidatedTtlMs: options.revalidatedTtlMs,
+          unavailable: (service) => downstreamClient.breakerState(service as ServiceName) === 'open',
+          metrics,
+          logger,
+        });
+        await responseCache.start();
+      }
       if (metricsServer) metricsUrl = await metricsServer.start(config.metricsPort ?? 0, host);
       if (config.nodeEnv === 'development') await loadGraphiQL();
       await new Promise<void>((resolve, reject) => {
@@ -380,6 +414,8 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
       eventLoop.stop();
       clearInterval(purgeTimer);
       await rateLimiter?.close();
+      await responseCache?.close();
+      responseCache = undefined;
       await downstreamClient.close();
       // Last: Prometheus sees the drain.
       await metricsServer?.stop();

@@ -89,6 +89,31 @@ export interface Config {
    * benchmark's baseline should want it. @default true
    */
   fastPaths: boolean;
+  /** The response cache of persisted queries (design.md §13). */
+  responseCache: ResponseCacheConfig;
+}
+
+export interface ResponseCacheConfig {
+  /** `RESPONSE_CACHE=off` turns it off. In Redis when `REDIS_URL` is set (shared by instances), else in process. @default true */
+  enabled: boolean;
+  /** `RESPONSE_CACHE_MAX_ENTRIES`: most results kept (last good ones included). @default 10000 */
+  maxEntries: number;
+  /** `RESPONSE_CACHE_MAX_BYTES`: most bytes of results kept. @default 67108864 (64 MiB) */
+  maxBytes: number;
+  /** `RESPONSE_CACHE_STALE_MAX`: how old a last good result may be to answer for a service that is down. @default 1 h */
+  staleMaxMs: number;
+  /**
+   * `RESPONSE_CACHE_FEED_CHECK`: an entry is served only if the change feeds it depends on were
+   * read at most this long ago; a lost notice's change is out of the cache within it (plus one
+   * feed read). @default 2 s
+   */
+  feedCheckMs: number;
+  /**
+   * `RESPONSE_CACHE_REVALIDATED_TTL`: life of an entry whose operation says `maxAge: 0` (the
+   * phone revalidates every time, answered from the cache) when all it holds is announced by
+   * change notices. @default 60 s
+   */
+  revalidatedTtlMs: number;
 }
 
 export interface ResilienceConfig {
@@ -358,6 +383,12 @@ const envSchema = z.object({
   METRICS_PORT: z.string().optional(),
   CORS_ORIGINS: z.string().optional(),
   FAST_PATHS: oneOf(['on', 'off'] as const),
+  RESPONSE_CACHE: oneOf(['on', 'off'] as const),
+  RESPONSE_CACHE_MAX_ENTRIES: positiveInt(10_000),
+  RESPONSE_CACHE_MAX_BYTES: positiveInt(64 * 1024 * 1024),
+  RESPONSE_CACHE_STALE_MAX: duration('1h'),
+  RESPONSE_CACHE_FEED_CHECK: duration('2s'),
+  RESPONSE_CACHE_REVALIDATED_TTL: duration('60s'),
   PUSH_DEEP_LINK_BASE: z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/.*$/i, 'expected a URL prefix such as mobilebff:// or https://app.example.com/').optional(),
   PUSH_POKE_WINDOW_MS: nonNegativeInt(2000, 600_000),
   PUSH_POLL_INTERVAL_MS: positiveInt(5000),
@@ -546,6 +577,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { stdoutIsTermi
     metricsPort,
     corsOrigins,
     fastPaths: e.FAST_PATHS !== 'off',
+    responseCache: {
+      enabled: e.RESPONSE_CACHE !== 'off',
+      maxEntries: e.RESPONSE_CACHE_MAX_ENTRIES,
+      maxBytes: e.RESPONSE_CACHE_MAX_BYTES,
+      staleMaxMs: e.RESPONSE_CACHE_STALE_MAX,
+      feedCheckMs: e.RESPONSE_CACHE_FEED_CHECK,
+      revalidatedTtlMs: e.RESPONSE_CACHE_REVALIDATED_TTL,
+    },
   };
 }
 

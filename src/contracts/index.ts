@@ -59,12 +59,13 @@ export interface ListResponse<T> {
 }
 
 /**
- * One page of a change feed: `GET /products/changes?since=&limit=` (catalog),
+ * One page of a change feed: `GET /products/changes?since=&limit=[&head=1]` (catalog),
  * `GET /orders/changes?userId=&since=&limit=` (orders, one user's orders). `since` is a `next`
  * from an earlier page, an opaque position; without it, the page starts a full sync (every live
  * row, no deletions). `limit`: 1 to 1000, default 500. A `since` that is not a position: 400
  * `INVALID_INPUT` (field `since`); one behind the purged tombstones: 410 `SINCE_EXPIRED`, and the
- * client must start again without `since`. Changes are commit-safe: a transaction that commits
+ * client must start again without `since`. `head=1` reads no rows: `next` is where the feed stands
+ * now (where a reader that only wants changes from now on starts). Changes are commit-safe: a transaction that commits
  * late is never skipped (design.md §5).
  */
 export interface ChangesResponse<T> {

@@ -69,6 +69,23 @@ export function createMetrics({ defaultMetrics = true }: { defaultMetrics?: bool
     countSharedSubscribers(count: () => number) {
       sharedSubscribers = count;
     },
+    responseCacheLookups: new Counter({
+      name: 'bff_response_cache_lookups_total',
+      help: 'Response cache lookups of persisted queries, by result ("hit": answered from the cache, fresh; "miss": executed).',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    responseCacheInvalidations: new Counter({
+      name: 'bff_response_cache_invalidations_total',
+      help: 'Response cache entries made stale, by reason ("notice": a change notice; "feed": a change found in a change feed, i.e. a notice that was lost; "ttl": past its max age).',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    responseCacheStaleAnswers: new Counter({
+      name: 'bff_response_cache_stale_answers_total',
+      help: 'Answers of the last good result because a service it depends on was unavailable (extensions.stale).',
+      registers: [registry],
+    }),
     upgradeRequired: new Counter({
       name: 'bff_client_upgrade_required_total',
       help: 'Operations refused with UPGRADE_REQUIRED (MIN_CLIENT_VERSIONS, or a SUNSET_CLIENT_VERSIONS date passed), by the app that sent them.',

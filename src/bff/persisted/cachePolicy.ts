@@ -7,6 +7,11 @@ export interface CachePolicy {
   maxAge: number;
   /** PRIVATE when any field served is the viewer's. */
   scope: 'PUBLIC' | 'PRIVATE';
+  /**
+   * A root field has no hint: the operation is not cacheable anywhere, the BFF's response cache
+   * included (as opposed to an explicit `maxAge: 0`, "revalidate every time").
+   */
+  unhintedRoot?: true;
 }
 
 /**
@@ -19,6 +24,7 @@ export function cachePolicy(schema: GraphQLSchema, document: DocumentNode): Cach
   let maxAge = Number.POSITIVE_INFINITY;
   let scope: CachePolicy['scope'] = 'PUBLIC';
   let cacheable = true;
+  let unhintedRoot = false;
   const typeInfo = new TypeInfo(schema);
   let depth = 0;
   const hintOf = (node: Parameters<typeof getDirective>[1]) => getDirective(schema, node, 'cacheControl')?.[0] as { maxAge?: number; scope?: 'PUBLIC' | 'PRIVATE' } | undefined;
@@ -28,6 +34,8 @@ export function cachePolicy(schema: GraphQLSchema, document: DocumentNode): Cach
       OperationDefinition(node) {
         if (node.operation !== 'query') cacheable = false;
       },
+      // A fragment's fields are not root fields: they inherit from where the fragment is spread.
+      FragmentDefinition: { enter: () => void (depth = Number.NEGATIVE_INFINITY), leave: () => void (depth = 0) },
       SelectionSet: { enter: () => void depth++, leave: () => void depth-- },
       Field(node) {
         if (node.name.value.startsWith('__')) return;
@@ -35,7 +43,10 @@ export function cachePolicy(schema: GraphQLSchema, document: DocumentNode): Cach
         if (!field) return;
         const type = getNamedType(getNullableType(field.type));
         const hints = [hintOf(field), isCompositeType(type) ? hintOf(type) : undefined].filter(Boolean) as { maxAge?: number; scope?: 'PUBLIC' | 'PRIVATE' }[];
-        if (hints.length === 0 && depth === 1) maxAge = 0;
+        if (hints.length === 0 && depth === 1) {
+          maxAge = 0;
+          unhintedRoot = true;
+        }
         for (const hint of hints) {
           if (hint.maxAge !== undefined) maxAge = Math.min(maxAge, hint.maxAge);
           if (hint.scope === 'PRIVATE') scope = 'PRIVATE';
@@ -43,5 +54,7 @@ export function cachePolicy(schema: GraphQLSchema, document: DocumentNode): Cach
       },
     }),
   );
-  return cacheable && Number.isFinite(maxAge) ? { maxAge, scope } : { maxAge: 0, scope };
+  const policy: CachePolicy = cacheable && Number.isFinite(maxAge) ? { maxAge, scope } : { maxAge: 0, scope };
+  if (unhintedRoot) policy.unhintedRoot = true;
+  return policy;
 }

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
+import { etagOf, matchesEtag } from '../responseCache/index.js';
 import type { CachePolicy } from '../persisted/index.js';
 import { persistedOperationOf } from './usePersistedOperations.js';
 
@@ -18,7 +18,9 @@ export function cacheControlOf({ maxAge, scope }: CachePolicy, hasErrors: boolea
 // Whether the response carries an error, kept on the HTTP request's own server context (one per
 // request, batch or not) between the result and the response.
 const HAS_ERRORS = Symbol('response has errors');
-type ServerContext = { params?: unknown; [HAS_ERRORS]?: true };
+// The age in seconds of a last good answer served for a service that is down (`extensions.stale`).
+const STALE_AGE = Symbol('stale answer age');
+type ServerContext = { params?: unknown; [HAS_ERRORS]?: true; [STALE_AGE]?: number };
 
 /**
  * Every 200 of a persisted operation, GET or POST, carries a `Cache-Control` from the operation's
@@ -32,13 +34,20 @@ type ServerContext = { params?: unknown; [HAS_ERRORS]?: true };
  * partial result), a batch, free-form text, or a refusal of a GET is `private, no-cache` with no
  * `ETag`, so neither a CDN nor the phone keeps an outage. The operation is the one the request
  * carries (`context.params`: a batch has none of its own, so it is never shared).
+ *
+ * A last good answer served by the response cache for a service that is down (`extensions.stale`)
+ * is `private, no-cache` with an `Age` header and no `ETag`: nothing may keep it as fresh.
  */
 export function useHttpCaching(): Plugin {
   return {
     onResultProcess({ result, serverContext }) {
       if (Symbol.asyncIterator in (result as object)) return;
-      const results = (Array.isArray(result) ? result : [result]) as { errors?: readonly unknown[] }[];
+      const results = (Array.isArray(result) ? result : [result]) as { errors?: readonly unknown[]; extensions?: { stale?: { ageSeconds?: number } } }[];
       if (results.some((r) => r.errors?.length)) (serverContext as ServerContext)[HAS_ERRORS] = true;
+      for (const r of results) {
+        const age = r.extensions?.stale?.ageSeconds;
+        if (typeof age === 'number') (serverContext as ServerContext)[STALE_AGE] = Math.max(age, (serverContext as ServerContext)[STALE_AGE] ?? 0);
+      }
     },
     async onResponse({ request, response, serverContext, setResponse, fetchAPI }) {
       const context = serverContext as ServerContext;
@@ -52,6 +61,14 @@ export function useHttpCaching(): Plugin {
         return;
       }
       const hasErrors = context[HAS_ERRORS] === true;
+      const staleAge = context[STALE_AGE];
+      if (staleAge !== undefined) {
+        // The last good answer while a service is down: no cache may keep it as fresh.
+        response.headers.set('cache-control', NOT_CACHEABLE);
+        response.headers.set('age', String(staleAge));
+        response.headers.delete('etag');
+        return;
+      }
       const operation = persistedOperationOf(context.params);
       if (!operation) {
         if ((hasErrors || request.method === 'GET') && !response.headers.has('cache-control')) response.headers.set('cache-control', NOT_CACHEABLE);
@@ -76,11 +93,12 @@ export function useHttpCaching(): Plugin {
         setResponse(new fetchAPI.Response(body, { status: 200, headers }));
         return;
       }
-      const etag = `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+      // The response cache stores the same bytes under the same ETag (src/bff/responseCache).
+      const etag = etagOf(body);
       headers.set('etag', etag);
       headers.append('vary', 'Authorization, Accept, Accept-Encoding');
       const ifNoneMatch = request.headers.get('if-none-match');
-      if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')) {
+      if (matchesEtag(ifNoneMatch, etag)) {
         headers.delete('content-type');
         headers.delete('content-length');
         setResponse(new fetchAPI.Response(null, { status: 304, headers }));

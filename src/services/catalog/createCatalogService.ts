@@ -53,7 +53,8 @@ const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
  * The catalog service. Its key is the SKU. Routes:
  * - `GET /products?ids=a,b` batch (unknown SKUs are absent from `items`);
  * - `GET /products?limit=&after=&before=&direction=&search=` keyset list ordered by (name, sku);
- * - `GET /products/changes?since=&limit=` the change feed (`ChangesResponse`);
+ * - `GET /products/changes?since=&limit=[&head=1]` the change feed (`ChangesResponse`); `head=1` reads
+ *   no rows, only where the feed stands now (where a live reader, e.g. the BFF's response cache, starts);
  * - `PUT /products/:sku` upsert, `DELETE /products/:sku` (admin);
  * - `POST /products/changes/purge` (admin) deletes the tombstones older than the retention now, as the hourly job does.
  */
@@ -84,7 +85,7 @@ export function createCatalogService({ database, bus, tombstoneRetentionDays = 3
   app.get<{ Querystring: Record<string, string | undefined> }>('/products/changes', async (request, reply) => {
     const query = parseChangesQuery(request.query);
     if ('message' in query) return reject(reply, 400, { code: 'INVALID_INPUT', ...query });
-    const page = await readChanges(db, productChangeFeed, query, (tx, skus) => tx.select().from(products).where(inArray(products.sku, skus)), (row) => row.sku);
+    const page = await readChanges(db, productChangeFeed, { ...query, headOnly: request.query.head === '1' }, (tx, skus) => tx.select().from(products).where(inArray(products.sku, skus)), (row) => row.sku);
     if (page.status === 'expired') return reject(reply, 410, { code: 'SINCE_EXPIRED', field: 'since', message: page.message });
     return { updated: page.updated.map(toProduct), deleted: page.deleted, next: formatPosition(page.next), hasMore: page.hasMore } satisfies ChangesResponse<ProductResource>;
   });

@@ -1,0 +1,119 @@
+import type { ExecutionResult, GraphQLError } from 'graphql';
+import { DownstreamUnavailableError } from '../downstream/DownstreamErrors.js';
+import type { Plugin } from 'graphql-yoga';
+import type { Context } from '../context.js';
+import { ErrorCode } from '../errors/index.js';
+import type { CacheAnswer, CacheMiss, ResponseCache } from '../responseCache/index.js';
+import { persistedOperationOf } from './usePersistedOperations.js';
+
+export interface UsePersistedResponseCacheOptions {
+  /** The cache serving now (`undefined`: none yet, before the server started). */
+  cache: () => Pick<ResponseCache, 'lookup' | 'store' | 'staleAnswer'> | undefined;
+  /** The request's viewer (the verified token's subject, or `null`); rejects for a bad token, which then goes through the pipeline to its 401. */
+  viewerOf: (request: Request) => Promise<{ sub: string } | null>;
+}
+
+// The miss of an operation, kept on its own parameters (`context.params`), as usePersistedOperations keeps its operation.
+const MISS = Symbol('response cache miss');
+type WithMiss = { [MISS]?: CacheMiss };
+
+type Serializable = ExecutionResult & { stringify?: (result: ExecutionResult) => string };
+
+/** The service an error says is unavailable (before or after error masking), else `undefined`. */
+function unavailableService(error: GraphQLError | { extensions?: Record<string, unknown>; originalError?: unknown }): string | undefined {
+  const original = (error as GraphQLError).originalError;
+  if (original instanceof DownstreamUnavailableError) return original.service;
+  const extensions = error.extensions as { code?: unknown; service?: unknown } | undefined;
+  return extensions?.code === ErrorCode.DownstreamUnavailable && typeof extensions.service === 'string' ? extensions.service : undefined;
+}
+
+/** `body` as a result: parsed only if a later plugin reads it; serialized as the very bytes stored (so its ETag is the entry's). */
+function resultOf(answer: CacheAnswer): Serializable {
+  if (answer.stale) {
+    const { data } = JSON.parse(answer.body) as ExecutionResult;
+    return { data, extensions: { stale: { services: answer.stale.services, ageSeconds: answer.ageSeconds } } };
+  }
+  let parsed: ExecutionResult | undefined;
+  const result = {
+    stringify: (r: ExecutionResult) => (r.errors === undefined && r.extensions === undefined ? answer.body : JSON.stringify(r)),
+  } as Serializable;
+  Object.defineProperty(result, 'data', { enumerable: true, configurable: true, get: () => (parsed ??= JSON.parse(answer.body) as ExecutionResult).data });
+  return result;
+}
+
+/**
+ * The yoga adapter of the response cache (src/bff/responseCache): a persisted query is looked up
+ * once its operation is known (`onParams`, after usePersistedOperations) and, on a hit, answered
+ * without executing — an `If-None-Match` that names the entry's ETag then gets its 304 from
+ * useHttpCaching, which hashes the same bytes. On a miss the execution runs with its downstream
+ * calls recorded (`context.dependencies`) and any read of `context.viewer` noted; a result
+ * without errors is stored, and a result whose only errors are `DOWNSTREAM_UNAVAILABLE` is
+ * replaced by the last good one, marked `extensions.stale` (useHttpCaching makes it
+ * `private, no-cache` with an `Age`). Mutations, subscriptions, streamed (`@defer`) results and
+ * free-form text are never looked up or stored (an operation with `@defer` neither, in either variant).
+ */
+export function usePersistedResponseCache({ cache: current, viewerOf }: UsePersistedResponseCacheOptions): Plugin {
+  return {
+    async onParams({ params, request, setResult, context }) {
+      const operation = persistedOperationOf(params);
+      const cache = current();
+      // An operation with `@defer` is streamed to clients that accept parts: never cached, so that
+      // they always get their parts (and the complete variant never stands in for them).
+      if (!cache || !operation || operation.type !== 'query' || operation.withoutDefer || operation.cachePolicy.unhintedRoot) return;
+      let viewer: { sub: string } | null;
+      try {
+        viewer = await viewerOf(request);
+      } catch {
+        return;
+      }
+      const lookup = await cache.lookup({
+        operationId: operation.id,
+        operationName: params.operationName,
+        variables: params.variables,
+        viewer: viewer?.sub ?? null,
+        policy: operation.cachePolicy,
+      });
+      if (lookup.kind === 'hit') {
+        // As yoga's own handling of the parameters would: the plugins after execution (useHttpCaching) read the operation from it.
+        Object.assign(context as object, { params });
+        setResult(resultOf(lookup.answer));
+      }
+      else (params as WithMiss)[MISS] = lookup.miss;
+    },
+    onExecute({ args }) {
+      const context = args.contextValue as unknown as Context & { params?: WithMiss };
+      const miss = context.params?.[MISS];
+      const dependencies = context.dependencies;
+      const cache = current();
+      if (!miss || !dependencies || !cache) return;
+      // Any resolver that reads the viewer makes the result the viewer's.
+      let viewer = context.viewer;
+      Object.defineProperty(context, 'viewer', {
+        configurable: true,
+        enumerable: true,
+        get: () => {
+          dependencies.viewerRead = true;
+          return viewer;
+        },
+        set: (value: Context['viewer']) => void (viewer = value),
+      });
+      return {
+        async onExecuteDone({ result, setResult }) {
+          if (Symbol.asyncIterator in (result as object)) return;
+          const done = result as Serializable;
+          if (done.errors?.length) {
+            // Only a service being down is answered with the last good result; any other error stands.
+            const services = done.errors.map(unavailableService);
+            if (!services.every((service) => service !== undefined)) return;
+            const stale = cache.staleAnswer(miss, [...dependencies.unavailable, ...(services as string[])]);
+            if (stale) setResult(resultOf(stale));
+            return;
+          }
+          const body = (done.stringify ?? JSON.stringify)(done);
+          await cache.store(miss, body, dependencies);
+          done.stringify = (r) => (r.errors === undefined && r.extensions === undefined ? body : JSON.stringify(r));
+        },
+      };
+    },
+  };
+}
