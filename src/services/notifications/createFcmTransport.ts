@@ -10,6 +10,8 @@ export interface FcmServiceAccount {
   project_id: string;
   client_email: string;
   private_key: string;
+  /** Names the key in the assertion's `kid` header, as Google's own libraries do, when present. */
+  private_key_id?: string;
   /** Where the OAuth access token comes from, honoured as given. @default https://oauth2.googleapis.com/token */
   token_uri?: string;
 }
@@ -61,7 +63,7 @@ export function createFcmTransport({ url, account, ca, timeoutMs = 10_000 }: Fcm
     if (access && Date.now() < access.expiresAt) return access.token;
     const now = Math.floor(Date.now() / 1000);
     const assertion = await new SignJWT({ scope: SCOPE })
-      .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', ...(account.private_key_id ? { kid: account.private_key_id } : {}) })
       .setIssuer(account.client_email)
       .setSubject(account.client_email)
       .setAudience(tokenUri)
