@@ -89,6 +89,12 @@ export interface Config {
    * benchmark's baseline should want it. @default true
    */
   fastPaths: boolean;
+  /**
+   * `BY_HASH_LANE=off`: persisted queries by id go through yoga like every other request, instead
+   * of the by-hash lane in front of it (src/bff/transport/createByHashLane.ts), which answers them
+   * with the same gates and bytes at a fraction of the CPU. Off with `FAST_PATHS=off`. @default true
+   */
+  byHashLane: boolean;
   /** The response cache of persisted queries (design.md §13). */
   responseCache: ResponseCacheConfig;
 }
@@ -383,6 +389,7 @@ const envSchema = z.object({
   METRICS_PORT: z.string().optional(),
   CORS_ORIGINS: z.string().optional(),
   FAST_PATHS: oneOf(['on', 'off'] as const),
+  BY_HASH_LANE: oneOf(['on', 'off'] as const),
   RESPONSE_CACHE: oneOf(['on', 'off'] as const),
   RESPONSE_CACHE_MAX_ENTRIES: positiveInt(10_000),
   RESPONSE_CACHE_MAX_BYTES: positiveInt(64 * 1024 * 1024),
@@ -392,6 +399,9 @@ const envSchema = z.object({
   PUSH_DEEP_LINK_BASE: z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/.*$/i, 'expected a URL prefix such as mobilebff:// or https://app.example.com/').optional(),
   PUSH_POKE_WINDOW_MS: nonNegativeInt(2000, 600_000),
   PUSH_POLL_INTERVAL_MS: positiveInt(5000),
+  PUSH_SEND_CONCURRENCY: positiveInt(1),
+  PUSH_SEND_TIMEOUT_MS: positiveInt(10_000),
+  PUSH_OUTBOX_RETENTION: duration('3d'),
   APNS_URL: url(['https', 'http']),
   APNS_KEY_FILE: z.string().optional(),
   APNS_KEY_ID: z.string().optional(),
@@ -577,6 +587,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { stdoutIsTermi
     metricsPort,
     corsOrigins,
     fastPaths: e.FAST_PATHS !== 'off',
+    byHashLane: e.FAST_PATHS !== 'off' && e.BY_HASH_LANE !== 'off',
     responseCache: {
       enabled: e.RESPONSE_CACHE !== 'off',
       maxEntries: e.RESPONSE_CACHE_MAX_ENTRIES,

@@ -7,6 +7,9 @@ export interface PushEnv {
   PUSH_DEEP_LINK_BASE?: string | undefined;
   PUSH_POKE_WINDOW_MS: number;
   PUSH_POLL_INTERVAL_MS: number;
+  PUSH_SEND_CONCURRENCY: number;
+  PUSH_SEND_TIMEOUT_MS: number;
+  PUSH_OUTBOX_RETENTION: number;
   APNS_URL?: string | undefined;
   APNS_KEY_FILE?: string | undefined;
   APNS_KEY_ID?: string | undefined;
@@ -67,6 +70,9 @@ export function loadPushConfig(e: PushEnv, nodeEnv: string, problems: string[]):
     deepLinkBase: e.PUSH_DEEP_LINK_BASE || 'mobilebff://',
     pokeWindowMs: e.PUSH_POKE_WINDOW_MS,
     pollIntervalMs: e.PUSH_POLL_INTERVAL_MS,
+    sendConcurrency: e.PUSH_SEND_CONCURRENCY,
+    sendTimeoutMs: e.PUSH_SEND_TIMEOUT_MS,
+    outboxRetentionMs: e.PUSH_OUTBOX_RETENTION,
     apns:
       apnsSet === 4
         ? { url: e.APNS_URL || 'https://api.push.apple.com', keyFile: e.APNS_KEY_FILE!, keyId: e.APNS_KEY_ID!, teamId: e.APNS_TEAM_ID!, topic: e.APNS_TOPIC!, caFile: e.APNS_CA_FILE || undefined }

@@ -84,6 +84,17 @@ export interface ChangesResponse<T> {
   updatedPositions?: string[];
 }
 
+/**
+ * `GET /orders/feed`: every user's order changes in one ordered feed (the push consumer's input),
+ * positions included, and each deletion with its owner (an order deleted or moved away is a change
+ * of its former owner's orders too).
+ */
+export interface OrdersFeedResponse extends ChangesResponse<OrderResource> {
+  updatedPositions: string[];
+  /** The deletions of `deleted`, in order: the order's number, whose it was, when, and where in the feed. */
+  deletions: { number: string; userId: string; deletedAt: string; position: string }[];
+}
+
 /** Every rejection: a machine code, a sentence, and the offending field where there is one. */
 export interface ServiceErrorBody {
   code: string;

@@ -28,6 +28,9 @@ directive @typePolicy(keyFields: String! = "", embeddedFields: String! = "", con
 /** The fields null only with an error: each fed by its own downstream service (design.md §2), and viewer without a valid token. */
 const SEMANTIC_NON_NULL = ['Query.products', 'Query.productChanges', 'Query.viewer', 'User.orders', 'User.orderChanges', 'User.devices', 'Order.customer'];
 
+/** These tests start a whole system (embedded PostgreSQL, services, BFF): on a busy machine that takes minutes, as in a hook (test/support/hookTimeouts.ts). */
+const STARTS_A_SYSTEM_MS = 240_000;
+
 describe('the client schema (npm run schema:export)', () => {
   it('is committed up to date with schema/*.graphql', () => {
     expect(committed).toBe(printClientSchema(projectRoot()));
@@ -97,7 +100,7 @@ describe('the client schema (npm run schema:export)', () => {
     } finally {
       await development.stop();
     }
-  });
+  }, STARTS_A_SYSTEM_MS);
 
   it('is not served in production', async () => {
     const production = await startTestSystem({}, { nodeEnv: 'production' });
@@ -107,5 +110,5 @@ describe('the client schema (npm run schema:export)', () => {
     } finally {
       await production.stop();
     }
-  });
+  }, STARTS_A_SYSTEM_MS);
 });

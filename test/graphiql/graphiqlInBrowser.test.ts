@@ -28,7 +28,7 @@ beforeAll(async () => {
     offMachine.push(url.href);
     return route.abort('internetdisconnected');
   });
-}, 60_000);
+});
 afterAll(async () => {
   await browser?.close();
   await system?.stop();

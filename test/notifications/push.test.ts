@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { selectRows } from '../../src/db/index.js';
 import type { ReceivedPush } from '../../src/services/notifications/createPushStandIns.js';
+import { purgeFinishedPushes } from '../../src/services/notifications/purgeFinishedPushes.js';
 import { startPushDoubles, type PushDoubles } from '../support/pushStandIns.js';
 import { startTestSystem, type TestSystem } from '../support/startTestSystem.js';
 import { waitUntil } from '../support/waitUntil.js';
@@ -196,4 +197,67 @@ test('429 and 503 are retried with the same push id, honouring Retry-After; the 
   const ids = to(token).map((p) => p.pushId);
   expect(new Set(ids).size).toBe(ids.length);
   expect(await metrics()).toMatch(/^push_failed_total\{platform="IOS",kind="(alert|poke)",reason="ServiceUnavailable"\} [1-9]/m);
+});
+
+test('the outbox retention: finished rows (sent, given up) older than PUSH_OUTBOX_RETENTION are deleted in batches; pending, retrying and recent ones stay', async () => {
+  const user = `retention-${hex(4)}`;
+  const days = (n: number) => sql`now() - ${`${n} days`}::interval`;
+  const rows = {
+    oldSent: { created: days(4), sent: days(4), failed: null, leased: null },
+    oldGivenUp: { created: days(5), sent: null, failed: 'DEVICE_GONE', leased: null },
+    oldPending: { created: days(4), sent: null, failed: null, leased: null },
+    oldRetrying: { created: days(4), sent: null, failed: null, leased: sql`now() + interval '1 hour'` },
+    recentSent: { created: days(1), sent: days(1), failed: null, leased: null },
+  };
+  const ids: Record<string, string> = {};
+  for (const [name, r] of Object.entries(rows)) {
+    ids[name] = randomUUID();
+    await system.database.db.execute(
+      sql`INSERT INTO notifications.push_outbox (push_id, user_id, installation_id, kind, created_at, due_at, sent_at, failed_reason, leased_until)
+          VALUES (${ids[name]}, ${user}, ${`inst-${name}`}, 'alert', ${r.created}, ${r.created}, ${r.sent ?? sql`NULL`}, ${r.failed}, ${r.leased ?? sql`NULL`})`,
+    );
+  }
+  const left = async () =>
+    (await selectRows<{ push_id: string }>(system.database.db, sql`SELECT push_id FROM notifications.push_outbox WHERE user_id = ${user}`)).map((r) => r.push_id).sort();
+
+  // One pass of the hourly job, through the service's admin route (the default retention: 3 days).
+  const response = await fetch(`${system.serviceUrls.notifications}/push/outbox/purge`, { method: 'POST' });
+  expect(response.status).toBe(200);
+  expect(((await response.json()) as { deleted: number }).deleted).toBeGreaterThanOrEqual(2);
+  expect(await left()).toEqual([ids.oldPending, ids.oldRetrying, ids.recentSent].sort());
+  expect(await metrics()).toMatch(/^push_outbox_purged_total [2-9]/m);
+
+  // Batches: a cut-off after everything finished, one row per statement, until none is left.
+  const before = await left();
+  expect(await purgeFinishedPushes(system.database, { olderThan: new Date(Date.now() + 60_000), batchSize: 1 })).toBeGreaterThanOrEqual(1);
+  expect(await left()).toEqual(before.filter((id) => id !== ids.recentSent));
+});
+
+test('a cancelled order: an alert and a poke; a deleted order (no route deletes one; an erasure in the database): a poke to its former owner, no alert', async () => {
+  const fay = `fay-${hex(4)}`;
+  const phone = hex();
+  const tablet = `fcm:${hex(40)}`;
+  await register(fay, 'IOS', phone);
+  await register(fay, 'ANDROID', tablet);
+  const cancelled = await placeOrder(fay);
+  const deleted = await placeOrder(fay);
+  await barrier();
+  const pokesBefore = { phone: to(phone, 'poke').length, tablet: to(tablet, 'poke').length };
+
+  const response = await fetch(`${system.serviceUrls.orders}/orders/${cancelled.number}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: fay }) });
+  expect(response.status).toBe(200);
+  await waitUntil(() => to(phone, 'alert').length === 1 && to(tablet, 'alert').length === 1, { what: 'the alerts of the cancellation' });
+  expect(to(phone, 'alert')[0]!.body.orderId).toBe(orderGlobalId(cancelled.number));
+  await waitUntil(() => to(phone, 'poke').length > pokesBefore.phone && to(tablet, 'poke').length > pokesBefore.tablet, { what: 'the pokes of the cancellation' });
+  await barrier();
+
+  const pokesThen = { phone: to(phone, 'poke').length, tablet: to(tablet, 'poke').length };
+  await system.database.db.execute(sql`DELETE FROM orders.orders WHERE number = ${deleted.number}`);
+  // No bus notice for a database write: the consumer finds it on its timer (or with the barrier's notice).
+  await barrier();
+  await waitUntil(() => to(phone, 'poke').length > pokesThen.phone && to(tablet, 'poke').length > pokesThen.tablet, { what: 'the pokes of the deletion' });
+  await barrier();
+  expect(to(phone, 'alert')).toHaveLength(1);
+  expect(to(tablet, 'alert')).toHaveLength(1);
+  expect(JSON.stringify(to(phone).map((p) => p.body))).not.toContain(orderGlobalId(deleted.number));
 });

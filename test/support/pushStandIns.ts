@@ -28,7 +28,7 @@ export async function startPushDoubles(): Promise<PushDoubles> {
   const fcm = await createFcmStandIn({ tls });
   writeFileSync(join(dir, 'AuthKey.p8'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  writeFileSync(join(dir, 'service-account.json'), JSON.stringify({ type: 'service_account', project_id: 'push-test', client_email: 'push@push-test.iam.gserviceaccount.com', private_key: rsa, token_uri: fcm.tokenUri }));
+  writeFileSync(join(dir, 'service-account.json'), JSON.stringify({ type: 'service_account', project_id: 'push-test', client_email: 'push@push-test.iam.gserviceaccount.com', private_key_id: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', private_key: rsa, token_uri: fcm.tokenUri }));
   return {
     apns,
     fcm,

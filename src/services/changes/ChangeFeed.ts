@@ -16,4 +16,10 @@ export interface ChangeFeed {
   key: string;
   /** The column naming whose feed a row belongs to, in both tables, when the feed is per owner (orders: `user_id`). */
   owner?: string;
+  /**
+   * A feed read across owners (no `owner`) may still name each deletion's owner from this column of
+   * the tombstones (the all-users orders feed: `user_id`, so the push consumer knows whose devices
+   * to poke). @default `owner`
+   */
+  tombstoneOwner?: string;
 }

@@ -23,6 +23,8 @@ export type ChangesPage<T> =
       updatedPositions: FeedPosition[];
       /** Keys deleted after `since`; never also in `updated`. */
       deleted: string[];
+      /** Each deletion of `deleted`, in order, with its position, its time and (when the feed knows it) its owner. */
+      deletions: { key: string; owner: string | undefined; position: FeedPosition; deletedAt: string }[];
       /** Where the next page starts; never before `since`. */
       next: FeedPosition;
       /** More changes lie after `next` already. */
@@ -104,14 +106,15 @@ export async function readChanges<T>(
 
       if (headOnly) {
         const end = { xid: bound, seq: 0n };
-        return { status: 'ok', updated: [], updatedPositions: [], deleted: [], next: comparePositions(end, from) > 0 ? end : from, hasMore: false };
+        return { status: 'ok', updated: [], updatedPositions: [], deleted: [], deletions: [], next: comparePositions(end, from) > 0 ? end : from, hasMore: false };
       }
 
       const window = (alias: SQL) =>
         sql`(${alias}.change_xid, ${alias}.change_seq) > (${from.xid.toString()}::xid8, ${from.seq.toString()}::bigint)
             AND ${alias}.change_xid < ${bound.toString()}::xid8
             ${owner !== undefined ? sql`AND ${alias}.${id(feed.owner!)} = ${owner}` : sql``}`;
-      type Change = { key: string; xid: string; seq: string };
+      type Change = { key: string; xid: string; seq: string; owner?: string | null; deleted_at?: string };
+      const tombstoneOwner = feed.tombstoneOwner ?? feed.owner;
       const live = await selectRows<Change>(
         tx,
         sql`SELECT r.${id(feed.key)} AS key, r.change_xid::text AS xid, r.change_seq::text AS seq FROM ${table} AS r
@@ -120,7 +123,10 @@ export async function readChanges<T>(
       const gone = since
         ? await selectRows<Change>(
             tx,
-            sql`SELECT t.${id(feed.key)} AS key, t.change_xid::text AS xid, t.change_seq::text AS seq FROM ${tombstones} AS t
+            sql`SELECT t.${id(feed.key)} AS key, t.change_xid::text AS xid, t.change_seq::text AS seq,
+                       ${tombstoneOwner ? sql`t.${id(tombstoneOwner)}` : sql`NULL`}::text AS owner,
+                       to_char(t.deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS deleted_at
+                FROM ${tombstones} AS t
                 WHERE ${window(sql`t`)}
                   AND NOT EXISTS (SELECT 1 FROM ${table} AS r WHERE r.${id(feed.key)} = t.${id(feed.key)}
                                   ${feed.owner ? sql`AND r.${id(feed.owner)} = t.${id(feed.owner)}` : sql``})
@@ -145,6 +151,7 @@ export async function readChanges<T>(
         updated: updatedKeys.map((key) => byKey.get(key)!),
         updatedPositions: updatedChanges.map((c) => c.position),
         deleted: page.filter((c) => c.deleted).map((c) => c.key),
+        deletions: page.filter((c) => c.deleted).map((c) => ({ key: c.key, owner: c.owner ?? undefined, position: c.position, deletedAt: c.deleted_at! })),
         next,
         hasMore,
       };

@@ -16,9 +16,12 @@ export interface ApnsOptions {
   topic: string;
   /** Extra trusted CA (PEM), for a staging endpoint or a test double. */
   ca?: string;
-  /** Most time one request may take, in ms. @default 10000 */
+  /** Most time one push may take, connecting included, in ms. @default 10000 */
   timeoutMs?: number;
 }
+
+/** The most of an answer's body that is read (APNs answers a small JSON). */
+const MAX_ANSWER = 16_384;
 
 /** Apple asks for a provider token no older than an hour and no refresh more often than every 20 minutes. */
 const TOKEN_RENEW_MS = 40 * 60_000;
@@ -31,6 +34,7 @@ const TOKEN_RENEW_MS = 40 * 60_000;
  */
 export function createApnsTransport({ url, key, keyId, teamId, topic, ca, timeoutMs = 10_000 }: ApnsOptions): PushTransport {
   let session: ClientHttp2Session | undefined;
+  const sessionErrors = new WeakMap<ClientHttp2Session, Error>();
   let token: { jwt: string; at: number } | undefined;
 
   const providerToken = async () => {
@@ -46,7 +50,12 @@ export function createApnsTransport({ url, key, keyId, teamId, topic, ca, timeou
     if (session && !session.closed && !session.destroyed) return session;
     // An extra CA, next to the usual ones (`ca` alone would replace them).
     const s = connect(url, ca ? { ca: [...rootCertificates, ca] } : {});
-    s.on('error', () => s.destroy());
+    // A session's failure (TLS refused, not HTTP/2, reset) ends it; its streams then fail with it,
+    // and its code becomes their reason.
+    s.on('error', (error) => {
+      sessionErrors.set(s, error);
+      s.destroy();
+    });
     s.on('goaway', () => s.close());
     s.unref();
     return (session = s);
@@ -79,8 +88,15 @@ export function createApnsTransport({ url, key, keyId, teamId, topic, ca, timeou
       answer = await new Promise<{ status: number; retryAfter?: string; text: string }>((resolve, reject) => {
         const s = open();
         s.ref();
+        // One deadline for the whole exchange (connection, TLS, request, answer): an endpoint that
+        // never answers, or trickles bytes, costs at most `timeoutMs`, never the lane.
         const req = s.request(headers);
-        req.setTimeout(timeoutMs, () => req.close(constants.NGHTTP2_CANCEL));
+        const timer = setTimeout(() => {
+          // APNs answers in well under a second: a connection that let a push wait this long is
+          // dropped (half-open, silent, trickling), so the next push dials afresh.
+          reject(new Error('timeout'));
+          s.destroy();
+        }, timeoutMs);
         let status = 0;
         let retryAfter: string | undefined;
         let text = '';
@@ -89,19 +105,35 @@ export function createApnsTransport({ url, key, keyId, teamId, topic, ca, timeou
           retryAfter = h['retry-after'] as string | undefined;
         });
         req.setEncoding('utf8');
-        req.on('data', (chunk: string) => (text += chunk));
-        req.on('end', () => resolve({ status, retryAfter, text }));
-        req.on('close', () => (status ? undefined : reject(new Error('APNs stream closed without an answer'))));
-        req.on('error', reject);
+        // An APNs answer is a small JSON; a flood of garbage is cut off, not buffered.
+        req.on('data', (chunk: string) => {
+          if (text.length < MAX_ANSWER) text += chunk.slice(0, MAX_ANSWER - text.length);
+        });
+        req.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status, retryAfter, text });
+        });
+        req.on('close', () => {
+          clearTimeout(timer);
+          if (!status) reject(sessionErrors.get(s) ?? new Error('closed'));
+        });
+        req.on('error', (error) => {
+          clearTimeout(timer);
+          reject(sessionErrors.get(s) ?? error);
+        });
         req.end(JSON.stringify(body(m)));
       }).finally(() => session?.unref());
     } catch (error) {
-      return { status: 'retry', reason: `connection: ${(error as Error).message}` };
+      // The reason is a metric label: a short code, never a message with addresses in it.
+      const e = error as NodeJS.ErrnoException;
+      return { status: 'retry', reason: `connection: ${e.code ?? e.message}`.slice(0, 64) };
     }
     if (answer.status === 200) return { status: 'sent' };
     let reason = `HTTP ${answer.status}`;
     try {
-      reason = (JSON.parse(answer.text) as { reason?: string }).reason ?? reason;
+      const said = (JSON.parse(answer.text) as { reason?: unknown }).reason;
+      // Apple's reasons are short words (BadDeviceToken, TooManyRequests); anything else is not trusted as a label.
+      if (typeof said === 'string' && /^[A-Za-z]{1,48}$/.test(said)) reason = said;
     } catch {
       // not JSON: keep the status
     }
@@ -116,7 +148,12 @@ export function createApnsTransport({ url, key, keyId, teamId, topic, ca, timeou
     async close() {
       const s = session;
       session = undefined;
-      if (s && !s.closed) await new Promise<void>((resolve) => s.close(() => resolve()));
+      if (!s || s.destroyed) return;
+      // A graceful close waits for the streams in flight; a peer that never ends them is cut off.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => (s.destroy(), resolve()), 1000);
+        s.close(() => (clearTimeout(timer), resolve()));
+      });
     },
   };
 }

@@ -10,6 +10,8 @@ export interface FcmServiceAccount {
   project_id: string;
   client_email: string;
   private_key: string;
+  /** Names the key in the assertion's `kid` header, as Google's own libraries do, when present. */
+  private_key_id?: string;
   /** Where the OAuth access token comes from, honoured as given. @default https://oauth2.googleapis.com/token */
   token_uri?: string;
 }
@@ -22,6 +24,22 @@ export interface FcmOptions {
   ca?: string;
   /** @default 10000 */
   timeoutMs?: number;
+}
+
+/** The most of an answer's body that is read (FCM and token endpoints answer a small JSON). */
+const MAX_ANSWER = 65_536;
+
+/** Reads a body as text up to MAX_ANSWER characters, then drops the rest (a flood of garbage is not buffered). */
+async function readCapped(body: AsyncIterable<Buffer | string> & { destroy?: () => void }): Promise<string> {
+  let text = '';
+  for await (const chunk of body) {
+    text += chunk.toString();
+    if (text.length >= MAX_ANSWER) {
+      body.destroy?.();
+      return text.slice(0, MAX_ANSWER);
+    }
+  }
+  return text;
 }
 
 const SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
@@ -45,7 +63,7 @@ export function createFcmTransport({ url, account, ca, timeoutMs = 10_000 }: Fcm
     if (access && Date.now() < access.expiresAt) return access.token;
     const now = Math.floor(Date.now() / 1000);
     const assertion = await new SignJWT({ scope: SCOPE })
-      .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', ...(account.private_key_id ? { kid: account.private_key_id } : {}) })
       .setIssuer(account.client_email)
       .setSubject(account.client_email)
       .setAudience(tokenUri)
@@ -54,13 +72,20 @@ export function createFcmTransport({ url, account, ca, timeoutMs = 10_000 }: Fcm
       .sign(key);
     const response = await request(tokenUri, {
       dispatcher,
+      signal: AbortSignal.timeout(timeoutMs),
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }).toString(),
     });
-    const body = (await response.body.json()) as { access_token?: string; expires_in?: number };
-    if (response.statusCode !== 200 || !body.access_token) throw new Error(`token_uri answered ${response.statusCode}`);
-    access = { token: body.access_token, expiresAt: Date.now() + Math.max(60, (body.expires_in ?? 3600) - 300) * 1000 };
+    let body: { access_token?: unknown; expires_in?: unknown } = {};
+    try {
+      body = JSON.parse(await readCapped(response.body)) as typeof body;
+    } catch {
+      // not JSON: refused below
+    }
+    if (response.statusCode !== 200 || typeof body.access_token !== 'string' || !body.access_token) throw Object.assign(new Error('token_uri refused'), { code: `token_uri HTTP ${response.statusCode}` });
+    const expiresIn = typeof body.expires_in === 'number' && Number.isFinite(body.expires_in) ? body.expires_in : 3600;
+    access = { token: body.access_token, expiresAt: Date.now() + Math.max(60, expiresIn - 300) * 1000 };
     return access.token;
   }
 
@@ -81,17 +106,22 @@ export function createFcmTransport({ url, account, ca, timeoutMs = 10_000 }: Fcm
     let retryAfter: string | string[] | undefined;
     let text: string;
     try {
+      // One deadline for the access token and the send together; an answer that never ends is cut off.
+      const signal = AbortSignal.timeout(timeoutMs);
       const response = await request(endpoint, {
         dispatcher,
+        signal,
         method: 'POST',
         headers: { authorization: `Bearer ${await accessToken()}`, 'content-type': 'application/json' },
         body: JSON.stringify({ message: message(m) }),
       });
       status = response.statusCode;
       retryAfter = response.headers['retry-after'];
-      text = await response.body.text();
+      text = await readCapped(response.body);
     } catch (error) {
-      return { status: 'retry', reason: `connection: ${(error as Error).message}` };
+      // The reason is a metric label: a short code, never a message with addresses in it.
+      const e = error as { code?: string; name?: string };
+      return { status: 'retry', reason: `connection: ${e.code ?? e.name ?? 'error'}`.slice(0, 64) };
     }
     if (status === 200) return { status: 'sent' };
     if (status === 401) access = undefined;
@@ -101,12 +131,19 @@ export function createFcmTransport({ url, account, ca, timeoutMs = 10_000 }: Fcm
     } catch {
       // not JSON: the status says it all
     }
-    const code = error.details?.find((d) => d.errorCode)?.errorCode ?? error.status ?? `HTTP ${status}`;
+    const said = error.details?.find((d) => d.errorCode)?.errorCode ?? error.status;
+    // Google's codes are short upper-case words; anything else is not trusted as a metric label.
+    const code = typeof said === 'string' && /^[A-Z_]{1,48}$/.test(said) ? said : `HTTP ${status}`;
     if (status === 404 || code === 'UNREGISTERED') return { status: 'unregistered', reason: 'UNREGISTERED' };
     if (status === 400 && code === 'INVALID_ARGUMENT' && /token/i.test(error.message ?? '')) return { status: 'unregistered', reason: 'INVALID_ARGUMENT' };
     if (status === 429 || status >= 500) return { status: 'retry', reason: code, retryAfterMs: parseRetryAfter(retryAfter) };
     return { status: 'failed', reason: code };
   }
 
-  return { platform: 'ANDROID', send, close: () => dispatcher.close() };
+  return {
+    platform: 'ANDROID',
+    send,
+    // A graceful close waits for requests in flight (each within its deadline); past a second they are cut off.
+    close: () => Promise.race([dispatcher.close(), new Promise<void>((resolve) => setTimeout(resolve, 1000).unref())]).then(() => dispatcher.destroy().catch(() => undefined)),
+  };
 }

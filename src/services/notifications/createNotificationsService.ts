@@ -55,7 +55,9 @@ const unregisterBody = z.object({ userId, installationId });
  *   (rotation); a token another device holds (another user's, after a sign-in on a shared
  *   phone, or a reinstall with a new installation id) moves to this one, so one token never
  *   gets a push twice or another user's push;
- * - `POST /devices/unregister` deletes the device; unknown devices answer `deleted: false`.
+ * - `POST /devices/unregister` deletes the device; unknown devices answer `deleted: false`;
+ * - `POST /push/outbox/purge` (admin) deletes the finished outbox rows past `PUSH_OUTBOX_RETENTION`
+ *   now, as the hourly retention job does; `GET /metrics` the push metrics.
  */
 export function createNotificationsService({ database, bus, push, logger = createLogger({ level: 'info' }) }: NotificationsServiceOptions) {
   const { db } = database;
@@ -64,6 +66,12 @@ export function createNotificationsService({ database, bus, push, logger = creat
   let sending: Awaited<ReturnType<typeof startPushSending>> | undefined;
 
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+
+  // Admin: one pass of the outbox retention job now (as the hourly one does).
+  app.post('/push/outbox/purge', async (_request, reply) => {
+    if (!sending) return reject(reply, 409, { code: 'PUSH_OFF', message: 'push sending is not running in this instance' });
+    return { deleted: await sending.purge() };
+  });
 
   app.get<{ Querystring: { userId?: string } }>('/devices', async (request, reply) => {
     const id = request.query.userId;

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { request } from 'undici';
-import type { ChangesResponse, OrderResource } from '../../contracts/index.js';
+import type { OrdersFeedResponse } from '../../contracts/index.js';
 import { selectRows, type Database, type Db } from '../../db/index.js';
 import { toGlobalId } from '../../bff/ids/globalId.js';
 import { pushId } from './pushId.js';
@@ -13,7 +13,7 @@ export interface OrderPushConsumerOptions {
   pokeWindowMs: number;
   /** Called after a page added pushes to the outbox, so the sender need not wait for its timer. */
   onEnqueued: () => void;
-  /** Called with how far behind the feed the consumer is, in seconds (0 when caught up). */
+  /** Called as the consumer advances with its lag: the age in seconds of the oldest change it has not yet enqueued (0 when caught up). */
   onLag?: (seconds: number) => void;
 }
 
@@ -32,33 +32,58 @@ const PAGE = 200;
 export function createOrderPushConsumer({ database, ordersUrl, pokeWindowMs, onEnqueued, onLag }: OrderPushConsumerOptions) {
   const { db } = database;
 
+  const readPosition = async () => (await selectRows<{ position: string }>(db, sql`SELECT position FROM notifications.feed_positions WHERE feed = ${FEED}`))[0]?.position;
+
   async function position(): Promise<string> {
-    const [row] = await selectRows<{ position: string }>(db, sql`SELECT position FROM notifications.feed_positions WHERE feed = ${FEED}`);
-    if (row) return row.position;
+    const stored = await readPosition();
+    if (stored) return stored;
     // First start: from where the feed stands now; history is not pushed.
-    const head = await fetchPage(undefined, true);
+    const head = await fetchPage(undefined, { head: true });
     await db.execute(sql`INSERT INTO notifications.feed_positions (feed, position) VALUES (${FEED}, ${head.next}) ON CONFLICT (feed) DO NOTHING`);
-    const [again] = await selectRows<{ position: string }>(db, sql`SELECT position FROM notifications.feed_positions WHERE feed = ${FEED}`);
-    return again!.position;
+    return (await readPosition())!;
   }
 
-  async function fetchPage(since: string | undefined, head = false): Promise<ChangesResponse<OrderResource>> {
-    const query = new URLSearchParams({ limit: String(PAGE), ...(since ? { since } : {}), ...(head ? { head: '1' } : {}) });
-    const response = await request(`${ordersUrl()}/orders/feed?${query}`, { signal: AbortSignal.timeout(10_000) });
-    const body = (await response.body.json()) as ChangesResponse<OrderResource> & { message?: string };
+  async function fetchPage(since: string | undefined, { head = false, limit = PAGE, timeoutMs = 10_000 } = {}): Promise<OrdersFeedResponse> {
+    const query = new URLSearchParams({ limit: String(limit), ...(since ? { since } : {}), ...(head ? { head: '1' } : {}) });
+    const response = await request(`${ordersUrl()}/orders/feed?${query}`, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await response.body.json()) as OrdersFeedResponse & { message?: string };
     if (response.statusCode !== 200) throw new Error(`orders feed answered ${response.statusCode}: ${body.message ?? ''}`);
-    return body;
+    return { ...body, deletions: body.deletions ?? [] };
+  }
+
+  /** The feed's changes of a page in feed order: updates and deletions, each with its position and time. */
+  function changesOf(page: OrdersFeedResponse) {
+    const positions = page.updatedPositions ?? [];
+    const updates = page.updated.map((order, i) => ({ number: order.number, userId: order.userId, position: positions[i] ?? page.next, at: order.updatedAt, order }));
+    const deletions = page.deletions.map((d) => ({ number: d.number, userId: d.userId, position: d.position, at: d.deletedAt, order: undefined }));
+    const key = (p: string) => p.split('.').map((n) => n.padStart(20, '0')).join('.');
+    return [...updates, ...deletions].sort((a, b) => (key(a.position) < key(b.position) ? -1 : key(a.position) > key(b.position) ? 1 : 0));
+  }
+
+  const age = (at: string) => Math.max(0, (Date.now() - Date.parse(at)) / 1000);
+
+  /**
+   * The lag now, from PostgreSQL and the feed, whatever this instance is doing: the age of the
+   * oldest change after the stored position (0 when none). Undefined before the first start.
+   */
+  async function lagSeconds(): Promise<number | undefined> {
+    const since = await readPosition();
+    if (!since) return undefined;
+    const [first] = changesOf(await fetchPage(since, { limit: 1, timeoutMs: 3_000 }));
+    return first ? age(first.at) : 0;
   }
 
   /** Reads and enqueues one page; resolves with whether more pages are waiting. */
   async function step(): Promise<boolean> {
     const since = await position();
     const page = await fetchPage(since);
-    if (page.next === since && page.updated.length === 0) {
+    const changes = changesOf(page);
+    if (changes.length === 0) {
+      if (page.next !== since) await db.execute(sql`UPDATE notifications.feed_positions SET position = ${page.next}, updated_at = now() WHERE feed = ${FEED} AND position = ${since}`);
       onLag?.(0);
       return false;
     }
-    const positions = page.updatedPositions ?? [];
+    onLag?.(age(changes[0]!.at));
     const advanced = await db.transaction(async (transaction) => {
       const tx = transaction as unknown as Db;
       const moved = await selectRows<{ feed: string }>(
@@ -66,38 +91,46 @@ export function createOrderPushConsumer({ database, ordersUrl, pokeWindowMs, onE
         sql`UPDATE notifications.feed_positions SET position = ${page.next}, updated_at = now() WHERE feed = ${FEED} AND position = ${since} RETURNING feed`,
       );
       if (moved.length === 0) return false; // another instance took this page
-      for (const [i, order] of page.updated.entries()) {
-        const change = `${order.number}@${positions[i] ?? page.next}`;
+      for (const { number, userId, position: at, order } of changes) {
+        const change = `${number}@${at}`;
         const devices = await selectRows<{ installation_id: string; notify_order_updates: boolean }>(
           tx,
-          sql`SELECT installation_id, notify_order_updates FROM notifications.devices WHERE user_id = ${order.userId}`,
+          sql`SELECT installation_id, notify_order_updates FROM notifications.devices WHERE user_id = ${userId}`,
         );
-        // Placed (never changed since): the user did it on a device; only the sync poke.
-        const statusChange = order.updatedAt !== order.createdAt;
+        // Placed (never changed since): the user did it on a device; only the sync poke. Deleted
+        // (or moved to another user): gone from the user's orders, only the sync poke.
+        const statusChange = order !== undefined && order.updatedAt !== order.createdAt;
         for (const device of devices) {
           if (statusChange && device.notify_order_updates) {
             await tx.execute(
               sql`INSERT INTO notifications.push_outbox (push_id, user_id, installation_id, kind, order_number)
-                  VALUES (${pushId('alert', order.userId, device.installation_id, change)}, ${order.userId}, ${device.installation_id}, 'alert', ${order.number})
+                  VALUES (${pushId('alert', userId, device.installation_id, change)}, ${userId}, ${device.installation_id}, 'alert', ${number})
                   ON CONFLICT DO NOTHING`,
             );
           }
           await tx.execute(
             sql`INSERT INTO notifications.push_outbox (push_id, user_id, installation_id, kind, due_at)
-                VALUES (${pushId('poke', order.userId, device.installation_id, change)}, ${order.userId}, ${device.installation_id}, 'poke', now() + ${`${pokeWindowMs} milliseconds`}::interval)
+                VALUES (${pushId('poke', userId, device.installation_id, change)}, ${userId}, ${device.installation_id}, 'poke', now() + ${`${pokeWindowMs} milliseconds`}::interval)
                 ON CONFLICT DO NOTHING`,
           );
         }
       }
       return true;
     });
-    if (advanced && page.updated.length) onEnqueued();
-    const last = page.updated.at(-1);
-    onLag?.(page.hasMore && last ? Math.max(0, (Date.now() - Date.parse(last.updatedAt)) / 1000) : 0);
+    if (advanced) {
+      onEnqueued();
+      if (!page.hasMore) onLag?.(0);
+    }
     return page.hasMore || !advanced;
   }
 
-  return { step };
+  /**
+   * Takes the starting position now (the feed's head, on the very first start), so that every
+   * change committed after the service reported ready is pushed, not skipped as history.
+   */
+  const start = async () => void (await position());
+
+  return { start, step, lagSeconds };
 }
 
 /** The global id of an order, as the BFF's `Order.id`. */

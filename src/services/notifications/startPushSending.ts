@@ -9,6 +9,7 @@ import { createFcmTransport, type FcmServiceAccount } from './createFcmTransport
 import { createOrderPushConsumer } from './createOrderPushConsumer.js';
 import type { PushMetrics } from './createPushMetrics.js';
 import { createPushSender } from './createPushSender.js';
+import { purgeFinishedPushes } from './purgeFinishedPushes.js';
 import { createApnsStandIn, createFcmStandIn, describePush, type PushStandIn } from './createPushStandIns.js';
 import type { PushConfig } from './PushConfig.js';
 import type { PushTransport } from './PushTransport.js';
@@ -71,23 +72,23 @@ async function transportsFor(config: PushConfig, logger: Logger) {
   const print = (push: Parameters<typeof describePush>[0]) => logger.info(`push stand-in: ${describePush(push)}`);
   if (config.apns) {
     const { url, keyFile, keyId, teamId, topic, caFile } = config.apns;
-    transports.IOS = createApnsTransport({ url, key: createPrivateKey(readFileSync(keyFile, 'utf8')), keyId, teamId, topic, ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}) });
+    transports.IOS = createApnsTransport({ url, key: createPrivateKey(readFileSync(keyFile, 'utf8')), keyId, teamId, topic, timeoutMs: config.sendTimeoutMs, ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}) });
   } else if (config.standIns) {
     const standIn = await createApnsStandIn({ onPush: print });
     standIns.push(standIn);
-    transports.IOS = createApnsTransport({ url: standIn.url, key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, keyId: 'DEVKEY0001', teamId: 'DEVTEAM001', topic: 'dev.mobilebff.app' });
+    transports.IOS = createApnsTransport({ url: standIn.url, timeoutMs: config.sendTimeoutMs, key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, keyId: 'DEVKEY0001', teamId: 'DEVTEAM001', topic: 'dev.mobilebff.app' });
     logger.info({ url: standIn.url }, 'APNs: no APNS_KEY_FILE; sending to an in-process stand-in that logs each push');
   } else {
     logger.warn('APNs: APNS_KEY_FILE, APNS_KEY_ID, APNS_TEAM_ID and APNS_TOPIC are unset: iOS devices get no pushes');
   }
   if (config.fcm) {
     const account = JSON.parse(readFileSync(config.fcm.credentialsFile, 'utf8')) as FcmServiceAccount;
-    transports.ANDROID = createFcmTransport({ url: config.fcm.url, account, ...(config.fcm.caFile ? { ca: readFileSync(config.fcm.caFile, 'utf8') } : {}) });
+    transports.ANDROID = createFcmTransport({ url: config.fcm.url, account, timeoutMs: config.sendTimeoutMs, ...(config.fcm.caFile ? { ca: readFileSync(config.fcm.caFile, 'utf8') } : {}) });
   } else if (config.standIns) {
     const standIn = await createFcmStandIn({ onPush: print });
     standIns.push(standIn);
     const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    transports.ANDROID = createFcmTransport({ url: standIn.url, account: { project_id: 'mobilebff-dev', client_email: 'push@mobilebff-dev.iam.gserviceaccount.com', private_key: privateKey, token_uri: standIn.tokenUri } });
+    transports.ANDROID = createFcmTransport({ url: standIn.url, timeoutMs: config.sendTimeoutMs, account: { project_id: 'mobilebff-dev', client_email: 'push@mobilebff-dev.iam.gserviceaccount.com', private_key: privateKey, token_uri: standIn.tokenUri } });
     logger.info({ url: standIn.url }, 'FCM: no FCM_CREDENTIALS_FILE; sending to an in-process stand-in that logs each push');
   } else {
     logger.warn('FCM: FCM_CREDENTIALS_FILE is unset: Android devices get no pushes');
@@ -95,25 +96,55 @@ async function transportsFor(config: PushConfig, logger: Logger) {
   return { transports, standIns };
 }
 
+/** How often the retention job looks for finished outbox rows to delete. */
+const PURGE_INTERVAL_MS = 3_600_000;
+
 /**
- * The sending side of the notifications service: the orders-feed consumer filling the outbox,
- * and the sender draining it, each a loop; bus notices and the consumer wake the loops early,
- * timers make sure nothing waits on a lost notice.
+ * The sending side of the notifications service: the orders-feed consumer filling the outbox, one
+ * sender lane per platform draining it, and the retention job deleting finished rows, each a loop;
+ * bus notices and the consumer wake the lanes early, timers make sure nothing waits on a lost
+ * notice. `stop()` ends every loop after its current step (a push in flight finishes and is marked).
  */
 export async function startPushSending({ database, bus, config, ordersUrl, metrics, logger }: PushSendingOptions) {
   const { transports, standIns } = await transportsFor(config, logger);
-  const sender = createPushSender({ database, transports, deepLinkBase: config.deepLinkBase, metrics, logger });
-  const senderLoop = createLoop('sender', async () => (await sender.step()) > 0, async () => Math.min(config.pollIntervalMs, (await sender.nextDueInMs()) ?? config.pollIntervalMs), logger);
-  const consumer = createOrderPushConsumer({ database, ordersUrl: () => ordersUrl, pokeWindowMs: config.pokeWindowMs, onEnqueued: () => senderLoop.wake(), onLag: (s) => metrics.lag.set(s) });
+  const sender = createPushSender({
+    database,
+    transports,
+    deepLinkBase: config.deepLinkBase,
+    metrics,
+    logger,
+    concurrency: config.sendConcurrency,
+    // Longer than a send can take (access token + request, each within the timeout) plus the mark.
+    leaseMs: 3 * config.sendTimeoutMs,
+  });
+  const lanes = sender.lanes.map((lane) =>
+    createLoop(`sender ${lane}`, async () => (await sender.step(lane)) > 0, async () => Math.min(config.pollIntervalMs, (await sender.nextDueInMs(lane)) ?? config.pollIntervalMs), logger),
+  );
+  const wakeLanes = () => lanes.forEach((l) => l.wake());
+  const consumer = createOrderPushConsumer({ database, ordersUrl: () => ordersUrl, pokeWindowMs: config.pokeWindowMs, onEnqueued: wakeLanes, onLag: (s) => metrics.lag.set(s) });
+  metrics.measureLag(consumer.lagSeconds);
+  // Where the consumer stands, before the service reports ready; an orders service not reachable
+  // yet (its own process, starting) leaves it to the loop's first step.
+  await consumer.start().catch((error: unknown) => logger.warn({ err: error }, 'push consumer: the orders feed is not reachable yet; will take its position when it is'));
   const consumerLoop = createLoop('consumer', consumer.step, async () => config.pollIntervalMs, logger);
+  let stopping = false;
+  /** One retention pass: deletes the finished rows past PUSH_OUTBOX_RETENTION; resolves with how many. */
+  const purge = async () => {
+    const deleted = await purgeFinishedPushes(database, { olderThan: new Date(Date.now() - config.outboxRetentionMs), stopped: () => stopping });
+    metrics.purged.inc(deleted);
+    if (deleted) logger.info({ deleted, retentionMs: config.outboxRetentionMs }, 'push outbox: deleted finished rows past the retention');
+    return deleted;
+  };
+  const purgeLoop = createLoop('retention', async () => (await purge(), false), async () => PURGE_INTERVAL_MS, logger);
   const unsubscribe = bus.subscribe('orders', () => consumerLoop.wake());
   const unmissed = bus.onMissedMessages(() => consumerLoop.wake());
   return {
+    purge,
     async stop() {
       unsubscribe();
       unmissed();
-      await consumerLoop.stop();
-      await senderLoop.stop();
+      stopping = true;
+      await Promise.all([consumerLoop.stop(), purgeLoop.stop(), ...lanes.map((l) => l.stop())]);
       await Promise.all(Object.values(transports).map((t) => t.close()));
       await Promise.all(standIns.map((s) => s.close()));
     },

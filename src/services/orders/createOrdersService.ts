@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Bus } from '../../bus/index.js';
-import type { ChangesResponse, OrderResource } from '../../contracts/index.js';
+import type { ChangesResponse, OrderResource, OrdersFeedResponse } from '../../contracts/index.js';
 import { migrate, selectRows, type Database, type Db } from '../../db/index.js';
 import { projectRoot } from '../../util/projectRoot.js';
 import { formatPosition, parseChangesQuery, purgeTombstones, readChanges, type ChangeFeed } from '../changes/index.js';
@@ -70,7 +70,8 @@ async function loadOrders(db: Db, rows: OrderRow[]): Promise<OrderResource[]> {
  * - `GET /orders?ids=a,b` batch, lines included;
  * - `GET /orders?userId=&status=&limit=&after=&before=&direction=` keyset list, newest first,
  *   ordered by (createdAt desc, number desc);
- * - `GET /orders/feed?since=&limit=[&head=1]` every user's changes in one ordered feed, positions included;
+ * - `GET /orders/feed?since=&limit=[&head=1]` every user's changes in one ordered feed, positions
+ *   included, deletions with their owner (`OrdersFeedResponse`);
  * - `GET /orders/changes?userId=&since=&limit=[&positions=1][&head=1]` the user's change feed
  *   (`ChangesResponse`), lines included; `positions=1` adds each update's position, `head=1` reads
  *   no rows, only where the feed stands now;
@@ -132,8 +133,10 @@ export function createOrdersService({ database, bus, tombstoneRetentionDays = 30
   });
 
   // Every user's changes in one ordered feed, for consumers that act on all of them (the
-  // notifications service's push sender). Deletions are not in it: no route deletes an order.
-  const allOrdersFeed: ChangeFeed = { ...orderChangeFeed, owner: undefined };
+  // notifications service's push sender). No route deletes an order, but a row deleted or moved to
+  // another user in the database (an erasure, an admin's fix) leaves a tombstone: it is in the
+  // feed too, with the user who lost it.
+  const allOrdersFeed: ChangeFeed = { ...orderChangeFeed, owner: undefined, tombstoneOwner: 'user_id' };
   app.get<{ Querystring: Record<string, string | undefined> }>('/orders/feed', { config: { uncounted: true } }, async (request, reply) => {
     const query = parseChangesQuery(request.query);
     if ('message' in query) return reject(reply, 400, { code: 'INVALID_INPUT', ...query });
@@ -147,11 +150,12 @@ export function createOrdersService({ database, bus, tombstoneRetentionDays = 30
     if (page.status === 'expired') return reject(reply, 410, { code: 'SINCE_EXPIRED', field: 'since', message: page.message });
     return {
       updated: page.updated,
-      deleted: [],
+      deleted: page.deleted,
       next: formatPosition(page.next),
       hasMore: page.hasMore,
       updatedPositions: page.updatedPositions.map(formatPosition),
-    } satisfies ChangesResponse<OrderResource>;
+      deletions: page.deletions.map((d) => ({ number: d.key, userId: d.owner!, deletedAt: d.deletedAt, position: formatPosition(d.position) })),
+    } satisfies OrdersFeedResponse;
   });
 
   app.post('/orders', async (request, reply) => {
