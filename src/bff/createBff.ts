@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { GraphQLError } from 'graphql';
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -29,7 +30,8 @@ import { useClientVersionPolicy } from './plugins/useClientVersionPolicy.js';
 import { useClientSchemaEndpoint } from './plugins/useClientSchemaEndpoint.js';
 import { useAdmission } from './plugins/useAdmission.js';
 import { useCompression } from './plugins/useCompression.js';
-import { useCors } from './plugins/useCors.js';
+import { corsAllows, useCors } from './plugins/useCors.js';
+import { createByHashLane } from './transport/createByHashLane.js';
 import { useCsrfPrevention } from './plugins/useCsrfPrevention.js';
 import { useDisableIntrospection } from './plugins/useDisableIntrospection.js';
 import { useErrorCodes } from './plugins/useErrorCodes.js';
@@ -42,7 +44,7 @@ import { useMultipartSubscriptions } from './plugins/useMultipartSubscriptions.j
 import { useOperationLimits } from './plugins/useOperationLimits.js';
 import { useSubscriptionExpiry } from './plugins/useSubscriptionExpiry.js';
 import { usePersistedOperations } from './plugins/usePersistedOperations.js';
-import { usePersistedResponseCache } from './plugins/usePersistedResponseCache.js';
+import { responseCacheStep, usePersistedResponseCache } from './plugins/usePersistedResponseCache.js';
 import { createResponseStore } from './responseCache/createResponseStore.js';
 import { createResponseCache, createDependencies, recordDependencies, type ResponseCache } from './responseCache/index.js';
 import { changeFeedReaders } from './responseCache/changeFeedReaders.js';
@@ -178,8 +180,11 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
   const metricsServer = config.metricsPort !== undefined || production ? createMetricsServer({ registry: metrics.registry }) : undefined;
 
   async function buildContext(request: Request): Promise<Context> {
-    const viewer = await viewerOf(request);
-    const requestId = requestIdOf(request.headers.get('x-request-id'));
+    return contextFor(await viewerOf(request), requestIdOf(request.headers.get('x-request-id')), request.headers);
+  }
+
+  /** The GraphQL context of a request, on yoga's path (`buildContext`) and on the by-hash lane. */
+  function contextFor(viewer: Context['viewer'], requestId: string, headers: Pick<Headers, 'get'>): Context {
     // With the response cache on, every call records what it read: what the result will hold.
     const dependencies = responseCache ? createDependencies() : undefined;
     const scoped = downstreamClient.forRequest({ requestId, deadline: Date.now() + resilience.requestBudgetMs });
@@ -195,7 +200,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
       sharedReads,
       metrics,
       ...(dependencies ? { dependencies } : {}),
-      idempotency: createRequestIdempotency(idempotencyStore, request),
+      idempotency: createRequestIdempotency(idempotencyStore, { headers }),
       // `this`, not `context`: yoga copies these properties into its own context object, which is
       // what resolvers (and a subscription's stream) hold, so only `this` is the one they read.
       refresh(this: Context) {
@@ -314,7 +319,40 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     plugins,
   });
 
-  http = createHttpServer({ handler: yoga.requestListener, metrics, logger, requestLogger, endpoints: ENDPOINTS });
+  const lane = config.byHashLane
+    ? createByHashLane({
+        operations,
+        compiled: () => persisted.current.compiled,
+        mode: config.persistedOperations,
+        admission,
+        authenticate: (authorization) => authenticate(verifier, authorization),
+        clientKey: (viewer, req) =>
+          viewer ? `sub:${viewer.sub}` : `ip:${clientAddress(req.socket.remoteAddress, typeof req.headers['x-forwarded-for'] === 'string' ? req.headers['x-forwarded-for'] : null, limits.trustProxyHops)}`,
+        ...(versionPolicy.empty
+          ? {}
+          : {
+              versionPolicy: {
+                check: (client) => versionPolicy.check(client),
+                onRefused: (client) => metrics.upgradeRequired.inc(clientLabelsOf(client)),
+                onSunset: (client) => metrics.sunsetResponses.inc(clientLabelsOf(client)),
+              },
+            }),
+        onOperation: (operation, headers) => metrics.operations.inc({ operation: operation.name, ...clientLabelsOf(clientIdentityOf(headers)) }),
+        context: contextFor,
+        // yoga's masking (`maskedErrors` above), with the request's logger at hand instead of AsyncLocalStorage.
+        maskError: (error, log) => {
+          const masked = maskError((unexpected) => log.error({ err: unexpected }, 'unexpected error in a resolver'))(error) as GraphQLError;
+          if (masked !== error) log.debug(String(error));
+          return masked;
+        },
+        ...(config.corsOrigins === '*' || config.corsOrigins.length > 0 ? { corsAllows: corsAllows(config.corsOrigins) } : {}),
+        maxBodyBytes: limits.maxBodyBytes,
+        // The response cache, as usePersistedResponseCache runs it on yoga's path.
+        around: config.responseCache.enabled ? [responseCacheStep(() => responseCache)] : [],
+      })
+    : undefined;
+  let laneOn = lane !== undefined;
+  http = createHttpServer({ handler: yoga.requestListener, metrics, logger, requestLogger, endpoints: ENDPOINTS, lane: () => (laneOn ? lane : undefined) });
   const { server } = http;
 
   let url: string | undefined;
@@ -419,6 +457,16 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
       await downstreamClient.close();
       // Last: Prometheus sees the drain.
       await metricsServer?.stop();
+    },
+    /**
+     * Whether persisted queries by id take the by-hash lane (`BY_HASH_LANE`); tests switch it off
+     * to compare the lane's answers with yoga's on the same running system.
+     */
+    get byHashLane() {
+      return laneOn;
+    },
+    set byHashLane(on: boolean) {
+      laneOn = on && lane !== undefined;
     },
     /** The state of a service's circuit breaker (`closed`, `half_open`, `open`). */
     breakerState: (service: ServiceName) => downstreamClient.breakerState(service),

@@ -89,6 +89,12 @@ export interface Config {
    * benchmark's baseline should want it. @default true
    */
   fastPaths: boolean;
+  /**
+   * `BY_HASH_LANE=off`: persisted queries by id go through yoga like every other request, instead
+   * of the by-hash lane in front of it (src/bff/transport/createByHashLane.ts), which answers them
+   * with the same gates and bytes at a fraction of the CPU. Off with `FAST_PATHS=off`. @default true
+   */
+  byHashLane: boolean;
   /** The response cache of persisted queries (design.md §13). */
   responseCache: ResponseCacheConfig;
 }
@@ -383,6 +389,7 @@ const envSchema = z.object({
   METRICS_PORT: z.string().optional(),
   CORS_ORIGINS: z.string().optional(),
   FAST_PATHS: oneOf(['on', 'off'] as const),
+  BY_HASH_LANE: oneOf(['on', 'off'] as const),
   RESPONSE_CACHE: oneOf(['on', 'off'] as const),
   RESPONSE_CACHE_MAX_ENTRIES: positiveInt(10_000),
   RESPONSE_CACHE_MAX_BYTES: positiveInt(64 * 1024 * 1024),
@@ -580,6 +587,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, { stdoutIsTermi
     metricsPort,
     corsOrigins,
     fastPaths: e.FAST_PATHS !== 'off',
+    byHashLane: e.FAST_PATHS !== 'off' && e.BY_HASH_LANE !== 'off',
     responseCache: {
       enabled: e.RESPONSE_CACHE !== 'off',
       maxEntries: e.RESPONSE_CACHE_MAX_ENTRIES,

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import { createBus } from '../bus/index.js';
+import { createBus, type Bus } from '../bus/index.js';
 import type { Config } from '../config/loadConfig.js';
 import { createBff, type Bff } from '../bff/createBff.js';
 import { createDatabase, isNewEmbeddedDatabase, type Database } from '../db/index.js';
@@ -31,6 +31,8 @@ export interface SystemOptions {
    * services of their own on it: one embedded PGlite instead of two, each costing seconds to start).
    */
   database?: Database;
+  /** A bus the caller opened and will close (tests whose services publish on it), instead of one from the config. */
+  bus?: Bus;
 }
 
 /**
@@ -38,7 +40,7 @@ export interface SystemOptions {
  * service in this process. The database is `DATABASE_URL` or embedded PGlite under `dataDir`
  * (`DATA_DIR=memory://` keeps it in memory).
  */
-export async function startSystem({ config, logger = createLogger({ level: config.logLevel, format: config.logFormat }), seed = true, bffPlugins, database: given }: SystemOptions): Promise<System> {
+export async function startSystem({ config, logger = createLogger({ level: config.logLevel, format: config.logFormat }), seed = true, bffPlugins, database: given, bus: givenBus }: SystemOptions): Promise<System> {
   const dataDir = config.databaseUrl ? undefined : config.dataDir === 'memory://' ? 'memory://' : join(config.dataDir, 'pglite');
   const missing = serviceNames.filter((name) => !config.services[name]);
   // A new embedded database for the whole system in process, seeded: started from the seeded
@@ -52,9 +54,10 @@ export async function startSystem({ config, logger = createLogger({ level: confi
       initialData: fromSnapshot ? await seededSnapshot() : undefined,
     }));
   const closeDatabase = () => (given ? Promise.resolve() : database.close());
-  let bus;
+  let bus: Bus;
+  const closeBus = () => (givenBus ? Promise.resolve() : bus.close());
   try {
-    bus = await createBus({ redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, onError: (error) => logger.warn({ err: error }, 'event bus') });
+    bus = givenBus ?? (await createBus({ redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, onError: (error) => logger.warn({ err: error }, 'event bus') }));
   } catch (error) {
     await closeDatabase();
     throw error;
@@ -76,14 +79,14 @@ export async function startSystem({ config, logger = createLogger({ level: confi
       async stop() {
         await started.stop();
         await services?.stop();
-        await bus.close();
+        await closeBus();
         await closeDatabase();
       },
     };
   } catch (error) {
     await bff?.stop().catch(() => {});
     await services?.stop().catch(() => {});
-    await bus.close().catch(() => {});
+    await closeBus().catch(() => {});
     await closeDatabase().catch(() => {});
     throw error;
   }

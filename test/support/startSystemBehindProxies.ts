@@ -49,7 +49,8 @@ export async function startSystemBehindProxies(env: Record<string, string> = {},
     for (const name of serviceNames) proxies[name] = await startFaultProxy(running[name].urls[name]!);
     const urlEnv = Object.fromEntries(serviceNames.map((name) => [serviceEnvName(name, 'URL'), proxies[name].url]));
     // The BFF's tables live in the services' database, as with `npm start`: one database to start, not two.
-    bff = await startTestSystem({ ...urlEnv, ...env }, overrides, { ...options, database });
+    // And the services' bus: the BFF hears their change notices (subscriptions, the response cache).
+    bff = await startTestSystem({ ...urlEnv, ...env }, overrides, { ...options, database, bus });
   } catch (error) {
     // A start-up that failed half-way (e.g. timed out on a busy machine) leaves nothing running.
     await stopAllButBff();

@@ -25,7 +25,7 @@ export interface TestSystem extends System {
  * is set. `env` overrides the environment the config is read from; `overrides` the parsed config
  * (e.g. production mode without the database server that `loadConfig` demands for it).
  */
-export async function startTestSystem(env: Record<string, string> = {}, overrides: Partial<Config> = {}, options: Pick<SystemOptions, 'bffPlugins' | 'logger' | 'database'> = {}): Promise<TestSystem> {
+export async function startTestSystem(env: Record<string, string> = {}, overrides: Partial<Config> = {}, options: Pick<SystemOptions, 'bffPlugins' | 'logger' | 'database' | 'bus'> = {}): Promise<TestSystem> {
   // A database of the caller's (`options.database`) is the caller's to create and drop.
   const database = process.env.DATABASE_URL && !options.database ? await createTestDatabase(process.env.DATABASE_URL) : undefined;
   const loaded = loadConfig({

@@ -15,7 +15,7 @@ export interface RequestIdempotency {
   refuse(status: number, headers?: Record<string, string>): void;
 }
 
-export function createRequestIdempotency(store: IdempotencyStore, request: Request): RequestIdempotency {
+export function createRequestIdempotency(store: IdempotencyStore, request: { headers: Pick<Headers, 'get'> }): RequestIdempotency {
   const state: RequestIdempotency = {
     store,
     headerKey: request.headers.get('idempotency-key'),

@@ -1,6 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
 import { ErrorCode } from '../errors/index.js';
-import type { Admission } from '../limits/index.js';
+import type { Admission, Refusal } from '../limits/index.js';
+import type { PlainResponse } from '../transport/plainResponse.js';
 
 export interface UseAdmissionOptions<ServerContext> {
   admission: Admission;
@@ -21,13 +22,18 @@ export function useAdmission<ServerContext extends Record<string, unknown>>({ ad
     async onRequestParse({ request, serverContext, endResponse, fetchAPI }) {
       const refusal = await admission.admit(await keyOf(request, serverContext as ServerContext));
       if (!refusal) return;
-      const body = { errors: [{ message: refusal.message, extensions: { code: ErrorCode.RateLimited, retryAfterSeconds: refusal.retryAfterSeconds } }] };
-      endResponse(
-        new fetchAPI.Response(JSON.stringify(body), {
-          status: refusal.status,
-          headers: { 'content-type': 'application/graphql-response+json; charset=utf-8', 'retry-after': String(refusal.retryAfterSeconds), 'cache-control': 'private, no-store' },
-        }),
-      );
+      const response = refusalResponse(refusal);
+      endResponse(new fetchAPI.Response(response.body, response));
     },
+  };
+}
+
+/** The answer to a refused request (the plugin's and the by-hash lane's): before the body is read, in the media type Apollo Kotlin parses on non-2xx. */
+export function refusalResponse(refusal: Refusal): PlainResponse {
+  const body = { errors: [{ message: refusal.message, extensions: { code: ErrorCode.RateLimited, retryAfterSeconds: refusal.retryAfterSeconds } }] };
+  return {
+    status: refusal.status,
+    headers: { 'content-type': 'application/graphql-response+json; charset=utf-8', 'retry-after': String(refusal.retryAfterSeconds), 'cache-control': 'private, no-store' },
+    body: JSON.stringify(body),
   };
 }

@@ -32,36 +32,47 @@ export function useClientVersionPolicy({ policy, onRefused, onSunset }: UseClien
   };
   return {
     onParams({ request }) {
-      const verdict = verdictOf(request);
-      if (verdict.kind !== 'upgrade') return;
-      const client = clientIdentityOf(request.headers);
-      onRefused?.(client);
-      throw clientError(ErrorCode.UpgradeRequired, `${client.name} ${client.version} is no longer supported: update the app to version ${verdict.minimumVersion} or later.`, {
-        status: 400,
-        headers: REJECTION_HEADERS,
-        minimumVersion: verdict.minimumVersion,
-      });
+      refuseUpgradeRequired(verdictOf(request), request.headers, onRefused);
     },
     onExecutionResult({ request, result, setResult }) {
       const verdict = verdicts.get(request);
       if (verdict?.kind !== 'sunset' || !result) return;
       onSunset?.(clientIdentityOf(request.headers));
-      const { date } = verdict.notice;
-      // Without the compiled serializer (`stringify`) the compiled queries attach: it writes data and errors only.
-      const withNotice = ({ stringify: _stringify, ...r }: ExecutionResult & { stringify?: unknown }): ExecutionResult => ({ ...r, extensions: { ...r.extensions, sunset: date } });
+      const withNotice = (r: ExecutionResult) => withSunsetNotice(r, verdict);
       if (isAsyncIterable(result)) setResult(mapAsyncIterator(result as AsyncIterable<ExecutionResult>, withNotice) as typeof result);
       else if (Array.isArray(result)) setResult(result.map(withNotice) as typeof result);
       else setResult(withNotice(result as ExecutionResult) as typeof result);
     },
     onResponse({ request, response }) {
       const verdict = verdicts.get(request);
-      if (!verdict) return;
-      // Answers differ by app version: a shared cache must not serve one version's answer (or a
-      // pass through the gate) to another.
-      response.headers.append('vary', `${CLIENT_NAME_HEADER}, ${CLIENT_VERSION_HEADER}`);
-      if (verdict.kind !== 'sunset') return;
-      response.headers.set('deprecation', verdict.notice.deprecationHeader);
-      response.headers.set('sunset', verdict.notice.sunsetHeader);
+      if (verdict) addVersionHeaders(response.headers, verdict);
     },
   };
+}
+
+// The steps of the gate, for the plugin and the by-hash lane (src/bff/transport/createByHashLane.ts).
+
+/** Throws `UPGRADE_REQUIRED` (400) when the verdict says so. */
+export function refuseUpgradeRequired(verdict: ClientVerdict, headers: Pick<Headers, 'get'>, onRefused?: (client: ClientIdentity) => void): void {
+  if (verdict.kind !== 'upgrade') return;
+  const client = clientIdentityOf(headers);
+  onRefused?.(client);
+  throw clientError(ErrorCode.UpgradeRequired, `${client.name} ${client.version} is no longer supported: update the app to version ${verdict.minimumVersion} or later.`, {
+    status: 400,
+    headers: REJECTION_HEADERS,
+    minimumVersion: verdict.minimumVersion,
+  });
+}
+
+/** A result with the sunset date in `extensions.sunset`, without the compiled serializer (`stringify`) compiled queries attach: it writes data and errors only. */
+export function withSunsetNotice({ stringify: _stringify, ...result }: ExecutionResult & { stringify?: unknown }, verdict: Extract<ClientVerdict, { kind: 'sunset' }>): ExecutionResult {
+  return { ...result, extensions: { ...result.extensions, sunset: verdict.notice.date } };
+}
+
+/** `Vary` on the client headers (answers differ by app version: a shared cache must not serve one version's answer, or a pass through the gate, to another), and a retiring version's `Deprecation` and `Sunset`. */
+export function addVersionHeaders(headers: Pick<Headers, 'append' | 'set'>, verdict: ClientVerdict): void {
+  headers.append('vary', `${CLIENT_NAME_HEADER}, ${CLIENT_VERSION_HEADER}`);
+  if (verdict.kind !== 'sunset') return;
+  headers.set('deprecation', verdict.notice.deprecationHeader);
+  headers.set('sunset', verdict.notice.sunsetHeader);
 }

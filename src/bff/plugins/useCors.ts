@@ -32,7 +32,7 @@ const EXPOSED_HEADERS = 'x-request-id, retry-after, etag';
  * no CORS headers, and the browser keeps the page from reading the answer.
  */
 export function useCors({ origins, maxAgeSeconds = 600 }: UseCorsOptions): Plugin {
-  const allowed = (origin: string | null): origin is string => !!origin && origin !== 'null' && (origins === '*' || origins.includes(origin));
+  const allowed = corsAllows(origins);
   return {
     onRequest({ request, endResponse, fetchAPI }) {
       if (request.method !== 'OPTIONS') return;
@@ -49,11 +49,21 @@ export function useCors({ origins, maxAgeSeconds = 600 }: UseCorsOptions): Plugi
       endResponse(new fetchAPI.Response(null, { status: 204, headers }));
     },
     onResponse({ request, response }) {
-      response.headers.append('vary', 'Origin');
-      const origin = request.headers.get('origin');
-      if (!allowed(origin)) return;
-      response.headers.set('access-control-allow-origin', origin);
-      response.headers.set('access-control-expose-headers', EXPOSED_HEADERS);
+      addCorsHeaders(response.headers, request.headers.get('origin'), allowed);
     },
   };
 }
+
+/** The CORS headers of an answer (the plugin's, and the by-hash lane's): `Vary: Origin`, and for an allowed origin, the origin and the headers it may read. */
+export function addCorsHeaders(headers: Pick<Headers, 'append' | 'set'>, origin: string | null, allowed: (origin: string | null) => origin is string): void {
+  headers.append('vary', 'Origin');
+  if (!allowed(origin)) return;
+  headers.set('access-control-allow-origin', origin);
+  headers.set('access-control-expose-headers', EXPOSED_HEADERS);
+}
+
+/** Whether an `Origin` may read answers, per `origins` (see `useCors`). */
+export const corsAllows =
+  (origins: readonly string[] | '*') =>
+  (origin: string | null): origin is string =>
+    !!origin && origin !== 'null' && (origins === '*' || origins.includes(origin));

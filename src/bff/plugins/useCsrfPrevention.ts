@@ -1,5 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
 import { ErrorCode } from '../errors/index.js';
+import type { PlainResponse } from '../transport/plainResponse.js';
 
 const PREFLIGHT_HEADERS = ['apollo-require-preflight', 'x-apollo-operation-name', 'graphql-preflight'];
 /** The content types a browser may send cross-site without a CORS preflight. */
@@ -20,26 +21,35 @@ const SIMPLE_CONTENT_TYPES = ['text/plain', 'application/x-www-form-urlencoded',
 export function useCsrfPrevention(): Plugin {
   return {
     onRequestParse({ request, url, endResponse, fetchAPI }) {
-      if (request.method !== 'GET') return;
-      if (!url.search && (request.headers.get('accept') ?? '').includes('text/html')) return;
-      if (PREFLIGHT_HEADERS.some((h) => request.headers.has(h))) return;
-      const contentType = request.headers.get('content-type')?.split(';')[0]!.trim().toLowerCase();
-      if (contentType && !SIMPLE_CONTENT_TYPES.includes(contentType)) return;
-      const body = {
-        errors: [
-          {
-            message:
-              'A GET request must carry the header "Apollo-Require-Preflight: true" (or "X-Apollo-Operation-Name", or a Content-Type such as application/json), so that a browser cannot send it from another site.',
-            extensions: { code: ErrorCode.BadUserInput },
-          },
-        ],
-      };
-      endResponse(
-        new fetchAPI.Response(JSON.stringify(body), {
-          status: 400,
-          headers: { 'content-type': 'application/graphql-response+json; charset=utf-8', 'cache-control': 'private, no-cache, must-revalidate' },
-        }),
-      );
+      const refusal = csrfRefusal(request.method, url.search !== '', request.headers);
+      if (refusal) endResponse(new fetchAPI.Response(refusal.body, refusal));
     },
   };
+}
+
+const CSRF_REFUSAL: PlainResponse = {
+  status: 400,
+  headers: { 'content-type': 'application/graphql-response+json; charset=utf-8', 'cache-control': 'private, no-cache, must-revalidate' },
+  body: JSON.stringify({
+    errors: [
+      {
+        message:
+          'A GET request must carry the header "Apollo-Require-Preflight: true" (or "X-Apollo-Operation-Name", or a Content-Type such as application/json), so that a browser cannot send it from another site.',
+        extensions: { code: ErrorCode.BadUserInput },
+      },
+    ],
+  }),
+};
+
+/**
+ * The rule itself, for the plugin and the by-hash lane (src/bff/transport/createByHashLane.ts):
+ * the refusal a request gets, or `undefined` when it passes. `hasQueryString`: the URL has a `?…`.
+ */
+export function csrfRefusal(method: string, hasQueryString: boolean, headers: Pick<Headers, 'get' | 'has'>): PlainResponse | undefined {
+  if (method !== 'GET') return undefined;
+  if (!hasQueryString && (headers.get('accept') ?? '').includes('text/html')) return undefined;
+  if (PREFLIGHT_HEADERS.some((h) => headers.has(h))) return undefined;
+  const contentType = headers.get('content-type')?.split(';')[0]!.trim().toLowerCase();
+  if (contentType && !SIMPLE_CONTENT_TYPES.includes(contentType)) return undefined;
+  return CSRF_REFUSAL;
 }

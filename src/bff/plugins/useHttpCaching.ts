@@ -15,6 +15,10 @@ export function cacheControlOf({ maxAge, scope }: CachePolicy, hasErrors: boolea
   return `${scope === 'PUBLIC' ? 'public' : 'private'}, max-age=${maxAge}`;
 }
 
+/** What a GET's cached answer varies with. */
+export const CACHED_GET_VARY = 'Authorization, Accept, Accept-Encoding';
+export { NOT_CACHEABLE };
+
 // Whether the response carries an error, kept on the HTTP request's own server context (one per
 // request, batch or not) between the result and the response.
 const HAS_ERRORS = Symbol('response has errors');
@@ -96,7 +100,7 @@ export function useHttpCaching(): Plugin {
       // The response cache stores the same bytes under the same ETag (src/bff/responseCache).
       const etag = etagOf(body);
       headers.set('etag', etag);
-      headers.append('vary', 'Authorization, Accept, Accept-Encoding');
+      headers.append('vary', CACHED_GET_VARY);
       const ifNoneMatch = request.headers.get('if-none-match');
       if (matchesEtag(ifNoneMatch, etag)) {
         headers.delete('content-type');

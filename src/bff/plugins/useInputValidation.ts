@@ -30,6 +30,16 @@ function checkShape(params: Record<string, unknown>): void {
   }
 }
 
+/**
+ * The check of a request's parameters (the plugin's `onParams`, and the by-hash lane's): throws
+ * `BAD_USER_INPUT` (400) for a parameter of the wrong type or a variable that is not storable text.
+ */
+export function checkParams(params: Record<string, unknown>): void {
+  checkShape(params);
+  const at = findUnstorableText(params.variables, 'variables');
+  if (at) throw refuse(`${at}: ${UNSTORABLE_MESSAGE}.`);
+}
+
 /** Refuses string literals of a document that are not storable text (`"\u0000"` in a query's text). */
 function storableLiteralsRule(context: ValidationContext): ASTVisitor {
   return {
@@ -65,10 +75,7 @@ export function useInputValidation(): Plugin {
       });
     },
     onParams({ params }) {
-      const raw = params as unknown as Record<string, unknown>;
-      checkShape(raw);
-      const at = findUnstorableText(raw.variables, 'variables');
-      if (at) throw refuse(`${at}: ${UNSTORABLE_MESSAGE}.`);
+      checkParams(params as unknown as Record<string, unknown>);
     },
     onValidate({ addValidationRule }) {
       addValidationRule(storableLiteralsRule);

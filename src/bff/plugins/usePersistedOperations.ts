@@ -17,7 +17,7 @@ export interface UsePersistedOperationsOptions {
    */
   mode: PersistedOperationsMode;
   /** Called once per request that resolved to a persisted operation (usage metrics). */
-  onOperation?: (operation: PersistedOperation, request: Request) => void;
+  onOperation?: (operation: PersistedOperation, request: { headers: Pick<Headers, 'get'> }) => void;
   /** Persisted queries compiled with the set serving now, by id (`compilePersistedQueries`); those run compiled. @default none */
   compiled?: () => ReadonlyMap<string, CompiledQuery> | undefined;
 }
@@ -53,6 +53,16 @@ export function persistedOperationOf(params: unknown): PersistedOperation | unde
   return params && typeof params === 'object' ? (params as WithPersisted)[PERSISTED] : undefined;
 }
 
+/**
+ * Runs a compiled persisted query (the plugin's executor, and the by-hash lane's). Yoga serializes
+ * a result with its own `stringify` when it has one; with errors, JSON.stringify.
+ */
+export function runCompiled(query: CompiledQuery, rootValue: unknown, contextValue: unknown, variableValues: unknown): ExecutionResult | Promise<ExecutionResult> {
+  const withSerializer = (result: ExecutionResult) => (result.errors?.length ? result : Object.assign(result, { stringify: query.stringify }));
+  const result = query.query(rootValue, contextValue, variableValues as Record<string, unknown> | null | undefined);
+  return result instanceof Promise ? result.then(withSerializer) : withSerializer(result);
+}
+
 const paramsOf = (context: unknown) => (context as { params?: unknown }).params;
 
 /**
@@ -62,37 +72,48 @@ const paramsOf = (context: unknown) => (context as { params?: unknown }).params;
  * transport that goes through yoga's pipeline (HTTP GET/POST, SSE, and WebSocket via
  * `getResultForParams`).
  */
+// A client may print a body with other whitespace and indentation (Apollo iOS sends its own).
+// Per set of manifests: they reload without a restart.
+const longestSubscriptionTexts = new WeakMap<PersistedOperations, number>();
+const longestSubscriptionText = (served: PersistedOperations) => {
+  let longest = longestSubscriptionTexts.get(served);
+  if (longest === undefined) {
+    longest = 4 * Math.max(0, ...[...served.byId.values()].filter((op) => op.type === 'subscription').map((op) => op.body.length)) + 1024;
+    longestSubscriptionTexts.set(served, longest);
+  }
+  return longest;
+};
+
+/**
+ * The persisted operation a request's parameters name (by id, or, per `mode`, by text), for the
+ * plugin and the by-hash lane: `undefined` for free-form text the mode lets run; throws
+ * `PERSISTED_QUERY_NOT_IN_LIST` or `PERSISTED_QUERY_ID_REQUIRED` (400). `documentId`: the
+ * request's top-level `documentId`, from the body or the query string.
+ */
+export function lookupPersistedOperation(served: PersistedOperations, mode: PersistedOperationsMode, params: { extensions?: unknown; query?: unknown }, documentId: unknown): PersistedOperation | undefined {
+  const id = extractOperationId({ extensions: params.extensions, documentId });
+  let operation: PersistedOperation | undefined;
+  if (id !== undefined) {
+    operation = HEX64.test(id) ? served.byId.get(id) : undefined;
+    if (!operation) throw notInList(id);
+  } else if (mode !== 'off' && typeof params.query === 'string') {
+    // In `require` mode only a subscription's text can pass: text far longer than any of them is not parsed.
+    if (mode === 'require' && params.query.length > longestSubscriptionText(served)) throw idRequired();
+    const normalized = normalizeOperationText(params.query);
+    operation = normalized === null ? undefined : served.byNormalizedText.get(normalized);
+    // Apollo iOS sends a subscription's text, never its hash (design.md §11): in `require`
+    // mode that text is let through when it is a manifest body; any other text is refused.
+    if (mode === 'require' && operation?.type !== 'subscription') throw idRequired();
+    if (!operation) throw notInList('(text)');
+  }
+  return operation;
+}
+
 export function usePersistedOperations({ operations, mode, onOperation, compiled }: UsePersistedOperationsOptions): Plugin {
-  // A client may print a body with other whitespace and indentation (Apollo iOS sends its own).
-  // Per set of manifests: they reload without a restart.
-  const longestSubscriptionTexts = new WeakMap<PersistedOperations, number>();
-  const longestSubscriptionText = (served: PersistedOperations) => {
-    let longest = longestSubscriptionTexts.get(served);
-    if (longest === undefined) {
-      longest = 4 * Math.max(0, ...[...served.byId.values()].filter((op) => op.type === 'subscription').map((op) => op.body.length)) + 1024;
-      longestSubscriptionTexts.set(served, longest);
-    }
-    return longest;
-  };
   return {
     onParams({ params, request, setParams }) {
       const documentId = (params as { documentId?: unknown }).documentId ?? (request.method === 'GET' ? new URL(request.url).searchParams.get('documentId') ?? undefined : undefined);
-      const id = extractOperationId({ extensions: params.extensions, documentId });
-      let operation: PersistedOperation | undefined;
-      const served = operations();
-      if (id !== undefined) {
-        operation = HEX64.test(id) ? served.byId.get(id) : undefined;
-        if (!operation) throw notInList(id);
-      } else if (mode !== 'off' && typeof params.query === 'string') {
-        // In `require` mode only a subscription's text can pass: text far longer than any of them is not parsed.
-        if (mode === 'require' && params.query.length > longestSubscriptionText(served)) throw idRequired();
-        const normalized = normalizeOperationText(params.query);
-        operation = normalized === null ? undefined : served.byNormalizedText.get(normalized);
-        // Apollo iOS sends a subscription's text, never its hash (design.md §11): in `require`
-        // mode that text is let through when it is a manifest body; any other text is refused.
-        if (mode === 'require' && operation?.type !== 'subscription') throw idRequired();
-        if (!operation) throw notInList('(text)');
-      }
+      const operation = lookupPersistedOperation(operations(), mode, params, documentId);
       if (!operation) return;
       onOperation?.(operation, request);
       const { documentId: _documentId, ...rest } = params as typeof params & { documentId?: unknown };
@@ -120,12 +141,7 @@ export function usePersistedOperations({ operations, mode, onOperation, compiled
       if (operation?.withoutDefer && args.document !== operation.withoutDefer) return;
       const query = operation && compiled()?.get(operation.id);
       if (!query) return;
-      // Yoga serializes a result with its own `stringify` when it has one; with errors, JSON.stringify.
-      const withSerializer = (result: ExecutionResult) => (result.errors?.length ? result : Object.assign(result, { stringify: query.stringify }));
-      setExecuteFn(({ rootValue, contextValue, variableValues }) => {
-        const result = query.query(rootValue, contextValue, variableValues);
-        return result instanceof Promise ? result.then(withSerializer) : withSerializer(result);
-      });
+      setExecuteFn(({ rootValue, contextValue, variableValues }) => runCompiled(query, rootValue, contextValue, variableValues));
     },
   };
 }

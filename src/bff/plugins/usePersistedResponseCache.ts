@@ -5,6 +5,8 @@ import type { Context } from '../context.js';
 import { ErrorCode } from '../errors/index.js';
 import type { CacheAnswer, CacheMiss, ResponseCache } from '../responseCache/index.js';
 import { persistedOperationOf } from './usePersistedOperations.js';
+import type { PersistedOperation } from '../persisted/index.js';
+import type { AroundExecution } from '../transport/createByHashLane.js';
 
 export interface UsePersistedResponseCacheOptions {
   /** The cache serving now (`undefined`: none yet, before the server started). */
@@ -28,7 +30,7 @@ function unavailableService(error: GraphQLError | { extensions?: Record<string, 
 }
 
 /** `body` as a result: parsed only if a later plugin reads it; serialized as the very bytes stored (so its ETag is the entry's). */
-function resultOf(answer: CacheAnswer): Serializable {
+export function resultOf(answer: CacheAnswer): Serializable {
   if (answer.stale) {
     const { data } = JSON.parse(answer.body) as ExecutionResult;
     return { data, extensions: { stale: { services: answer.stale.services, ageSeconds: answer.ageSeconds } } };
@@ -52,14 +54,78 @@ function resultOf(answer: CacheAnswer): Serializable {
  * `private, no-cache` with an `Age`). Mutations, subscriptions, streamed (`@defer`) results and
  * free-form text are never looked up or stored (an operation with `@defer` neither, in either variant).
  */
+/**
+ * Whether the cache serves an operation at all. An operation with `@defer` is streamed to clients
+ * that accept parts: never cached, so that they always get their parts (and the complete variant
+ * never stands in for them).
+ */
+const cacheable = (operation: PersistedOperation | undefined): operation is PersistedOperation =>
+  !!operation && operation.type === 'query' && !operation.withoutDefer && !operation.cachePolicy.unhintedRoot;
+
+/** Notes in `dependencies` any read of `context.viewer` from now on: a resolver that reads it makes the result the viewer's. */
+function watchViewerRead(context: Context, dependencies: NonNullable<Context['dependencies']>): void {
+  let viewer = context.viewer;
+  Object.defineProperty(context, 'viewer', {
+    configurable: true,
+    enumerable: true,
+    get: () => {
+      dependencies.viewerRead = true;
+      return viewer;
+    },
+    set: (value: Context['viewer']) => void (viewer = value),
+  });
+}
+
+/**
+ * After an execution that missed: a result without errors is stored (and serialized as the bytes
+ * stored); one whose only errors are `DOWNSTREAM_UNAVAILABLE` is replaced by the last good one,
+ * marked `extensions.stale`; any other stands. Returns the result to answer.
+ */
+async function afterMiss(cache: Pick<ResponseCache, 'store' | 'staleAnswer'>, miss: CacheMiss, dependencies: NonNullable<Context['dependencies']>, done: Serializable): Promise<Serializable> {
+  if (done.errors?.length) {
+    // Only a service being down is answered with the last good result; any other error stands.
+    const services = done.errors.map(unavailableService);
+    if (!services.every((service) => service !== undefined)) return done;
+    const stale = cache.staleAnswer(miss, [...dependencies.unavailable, ...(services as string[])]);
+    return stale ? resultOf(stale) : done;
+  }
+  const body = (done.stringify ?? JSON.stringify)(done);
+  await cache.store(miss, body, dependencies);
+  done.stringify = (r) => (r.errors === undefined && r.extensions === undefined ? body : JSON.stringify(r));
+  return done;
+}
+
+/**
+ * The response cache on the by-hash lane (src/bff/transport/createByHashLane.ts): the same
+ * lookup, the same recording and the same store or stale answer as the plugin below, as a step
+ * around the lane's execution.
+ */
+export function responseCacheStep(current: () => Pick<ResponseCache, 'lookup' | 'store' | 'staleAnswer'> | undefined): AroundExecution {
+  return async (execution, execute) => {
+    const cache = current();
+    if (!cache || !cacheable(execution.operation)) return execute();
+    const lookup = await cache.lookup({
+      operationId: execution.operation.id,
+      operationName: execution.operationName,
+      variables: execution.variables,
+      viewer: execution.viewer?.sub ?? null,
+      policy: execution.operation.cachePolicy,
+    });
+    if (lookup.kind === 'hit') return resultOf(lookup.answer);
+    const context = execution.context();
+    const dependencies = context.dependencies;
+    if (!dependencies) return execute();
+    watchViewerRead(context, dependencies);
+    return afterMiss(cache, lookup.miss, dependencies, await execute());
+  };
+}
+
 export function usePersistedResponseCache({ cache: current, viewerOf }: UsePersistedResponseCacheOptions): Plugin {
   return {
     async onParams({ params, request, setResult, context }) {
       const operation = persistedOperationOf(params);
       const cache = current();
-      // An operation with `@defer` is streamed to clients that accept parts: never cached, so that
-      // they always get their parts (and the complete variant never stands in for them).
-      if (!cache || !operation || operation.type !== 'query' || operation.withoutDefer || operation.cachePolicy.unhintedRoot) return;
+      if (!cache || !cacheable(operation)) return;
       let viewer: { sub: string } | null;
       try {
         viewer = await viewerOf(request);
@@ -86,32 +152,13 @@ export function usePersistedResponseCache({ cache: current, viewerOf }: UsePersi
       const dependencies = context.dependencies;
       const cache = current();
       if (!miss || !dependencies || !cache) return;
-      // Any resolver that reads the viewer makes the result the viewer's.
-      let viewer = context.viewer;
-      Object.defineProperty(context, 'viewer', {
-        configurable: true,
-        enumerable: true,
-        get: () => {
-          dependencies.viewerRead = true;
-          return viewer;
-        },
-        set: (value: Context['viewer']) => void (viewer = value),
-      });
+      watchViewerRead(context, dependencies);
       return {
         async onExecuteDone({ result, setResult }) {
           if (Symbol.asyncIterator in (result as object)) return;
           const done = result as Serializable;
-          if (done.errors?.length) {
-            // Only a service being down is answered with the last good result; any other error stands.
-            const services = done.errors.map(unavailableService);
-            if (!services.every((service) => service !== undefined)) return;
-            const stale = cache.staleAnswer(miss, [...dependencies.unavailable, ...(services as string[])]);
-            if (stale) setResult(resultOf(stale));
-            return;
-          }
-          const body = (done.stringify ?? JSON.stringify)(done);
-          await cache.store(miss, body, dependencies);
-          done.stringify = (r) => (r.errors === undefined && r.extensions === undefined ? body : JSON.stringify(r));
+          const answered = await afterMiss(cache, miss, dependencies, done);
+          if (answered !== done) setResult(answered);
         },
       };
     },

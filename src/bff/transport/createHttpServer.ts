@@ -13,6 +13,8 @@ export interface HttpServerOptions {
   requestLogger: AsyncLocalStorage<Logger>;
   /** Paths that are their own label in metrics; anything else is `other`. */
   endpoints: ReadonlySet<string>;
+  /** Answers some requests before `handler` (the by-hash lane), calling `fallback` for the others. */
+  lane?: () => { handle(req: IncomingMessage, res: ServerResponse, log: Logger, fallback: () => void): void } | undefined;
 }
 
 /** Probes and scrapes: logged at debug, not info, or they would drown the log. */
@@ -24,7 +26,7 @@ const QUIET = new Set(['/health', '/ready', '/metrics']);
  * writes one log line and one duration sample per request; and drains: `drain()` lets in-flight
  * requests finish while every response from then on tells its client to close the connection.
  */
-export function createHttpServer({ handler, metrics, logger, requestLogger, endpoints }: HttpServerOptions) {
+export function createHttpServer({ handler, metrics, logger, requestLogger, endpoints, lane }: HttpServerOptions) {
   const inFlight = new Set<ServerResponse>();
   let draining = false;
   let onIdle: (() => void) | undefined;
@@ -46,7 +48,11 @@ export function createHttpServer({ handler, metrics, logger, requestLogger, endp
       log[QUIET.has(path) ? 'debug' : 'info']({ method: req.method, path, status, ms: Math.round(performance.now() - started) }, 'request');
       if (inFlight.size === 0) onIdle?.();
     });
-    requestLogger.run(log, () => void handler(req, res));
+    const toHandler = () => requestLogger.run(log, () => void handler(req, res));
+    // The lane gets the request's logger as an argument: no AsyncLocalStorage on its path.
+    const first = lane?.();
+    if (first) first.handle(req, res, log, toHandler);
+    else toHandler();
   });
   // Longer than a typical load balancer's idle timeout, so the balancer closes first.
   server.keepAliveTimeout = 65_000;
