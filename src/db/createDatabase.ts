@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -31,11 +31,12 @@ export interface DatabaseOptions {
   /** node-postgres pool size. @default 10 */
   maxConnections?: number;
   /**
-   * A PGlite data directory as a tarball (`dumpDataDir`) to start a new embedded database from,
-   * instead of an empty one (`initdb`): src/system/seededSnapshot.ts. Ignored when `dataDir`
-   * already holds a database, and with `url`.
+   * What a new embedded database starts from instead of an empty one (`initdb`): a PGlite data
+   * directory as a tarball (`dumpDataDir`), or as a directory to copy, for a `dataDir` on disk
+   * (a native copy, faster than unpacking through PGlite's file system). See
+   * src/system/seededSnapshot.ts. Ignored when `dataDir` already holds a database, and with `url`.
    */
-  initialData?: Blob | undefined;
+  initialData?: Blob | { directory: string } | undefined;
 }
 
 /** Whether `createDatabase({ dataDir })` would create a new embedded database rather than open one. */
@@ -69,8 +70,12 @@ export async function createDatabase({ url, dataDir, maxConnections = 10, initia
     };
   }
 
-  if (dataDir && dataDir !== 'memory://') mkdirSync(dataDir, { recursive: true });
-  const loadDataDir = initialData && isNewEmbeddedDatabase(dataDir) ? initialData : undefined;
+  const onDisk = dataDir && dataDir !== 'memory://' ? dataDir : undefined;
+  const fresh = initialData && isNewEmbeddedDatabase(dataDir) ? initialData : undefined;
+  if (onDisk) mkdirSync(onDisk, { recursive: true });
+  if (fresh && !(fresh instanceof Blob) && !onDisk) throw new Error('createDatabase: a data directory to copy needs a dataDir on disk; give an in-memory database a tarball');
+  if (fresh && !(fresh instanceof Blob)) cpSync(fresh.directory, onDisk!, { recursive: true });
+  const loadDataDir = fresh instanceof Blob ? fresh : undefined;
   const client = await PGlite.create({ dataDir: dataDir ?? 'memory://', ...(loadDataDir ? { loadDataDir } : {}) });
   const db = drizzlePglite(client) as unknown as Db;
   return {

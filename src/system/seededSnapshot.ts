@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { PGlite } from '@electric-sql/pglite';
+import { PGlite } from '@electric-sql/pglite';
 import { migrateBff } from '../bff/createBff.js';
 import { createInProcessBus } from '../bus/index.js';
 import { createDatabase } from '../db/index.js';
@@ -84,6 +84,8 @@ async function buildSeededSnapshot(): Promise<Uint8Array<ArrayBuffer>> {
 
 const built = new Map<string, Promise<Blob>>();
 
+const defaultCacheDir = () => join(projectRoot(), 'node_modules', '.cache', 'mobile-bff');
+
 /**
  * A PGlite data directory with every reference service's and the BFF's migrations applied and the
  * demo data seeded, for `createDatabase({ initialData })`. Read from the cache folder when it
@@ -91,7 +93,7 @@ const built = new Map<string, Promise<Blob>>();
  * (gzip), replacing older ones. A cache folder that cannot be written only costs the next process
  * the build again.
  */
-export function seededSnapshot({ cacheDir = join(projectRoot(), 'node_modules', '.cache', 'mobile-bff') }: { cacheDir?: string } = {}): Promise<Blob> {
+export function seededSnapshot({ cacheDir = defaultCacheDir() }: { cacheDir?: string } = {}): Promise<Blob> {
   const key = seededSnapshotKey();
   const file = join(cacheDir, `pglite-seeded-${key}.tar.gz`);
   let snapshot = built.get(file);
@@ -110,7 +112,7 @@ export function seededSnapshot({ cacheDir = join(projectRoot(), 'node_modules', 
         writeFileSync(partial, gzipSync(tar, { level: 1 }));
         renameSync(partial, file);
         for (const name of readdirSync(cacheDir)) {
-          if (name.startsWith('pglite-seeded-') && name.endsWith('.tar.gz') && join(cacheDir, name) !== file) rmSync(join(cacheDir, name), { force: true });
+          if (name.startsWith('pglite-seeded-') && !name.includes(key) && !name.endsWith('.partial')) rmSync(join(cacheDir, name), { recursive: true, force: true });
         }
       } catch {
         // A read-only installation: every process builds its own.
@@ -121,4 +123,32 @@ export function seededSnapshot({ cacheDir = join(projectRoot(), 'node_modules', 
     snapshot.catch(() => built.delete(file));
   }
   return snapshot;
+}
+
+/**
+ * The seeded snapshot unpacked, as a data directory in the cache folder, for a new database on
+ * disk (`createDatabase({ initialData: { directory } })`): copying a directory is native, while
+ * PGlite unpacks a tarball file by file through its WebAssembly file system. Unpacked (by PGlite)
+ * on first use; undefined when the cache folder cannot be written (then use the tarball).
+ */
+export async function seededSnapshotDirectory({ cacheDir = defaultCacheDir() }: { cacheDir?: string } = {}): Promise<string | undefined> {
+  const directory = join(cacheDir, `pglite-seeded-${seededSnapshotKey()}`);
+  if (existsSync(join(directory, 'PG_VERSION'))) return directory;
+  const tarball = await seededSnapshot({ cacheDir });
+  const partial = `${directory}.${process.pid}-${randomBytes(4).toString('hex')}.partial`;
+  try {
+    mkdirSync(partial, { recursive: true });
+    const client = await PGlite.create({ dataDir: partial, loadDataDir: tarball });
+    await client.close();
+    try {
+      renameSync(partial, directory);
+    } catch {
+      // Another process unpacked it first.
+      rmSync(partial, { recursive: true, force: true });
+    }
+    return existsSync(join(directory, 'PG_VERSION')) ? directory : undefined;
+  } catch {
+    rmSync(partial, { recursive: true, force: true });
+    return undefined;
+  }
 }

@@ -7,7 +7,7 @@ import { createBff, type Bff } from '../bff/createBff.js';
 import { createDatabase, isNewEmbeddedDatabase, type Database } from '../db/index.js';
 import { createLogger } from '../logging/createLogger.js';
 import { serviceNames, startReferenceServices, type ReferenceServices, type ServiceName } from '../services/startReferenceServices.js';
-import { seededSnapshot } from './seededSnapshot.js';
+import { seededSnapshot, seededSnapshotDirectory } from './seededSnapshot.js';
 
 export interface System {
   bff: Bff;
@@ -35,6 +35,12 @@ export interface SystemOptions {
   bus?: Bus;
 }
 
+/** For a new database on disk: the unpacked snapshot to copy, or the tarball if the cache folder is read-only. */
+async function seededDirectoryOrTarball() {
+  const directory = await seededSnapshotDirectory();
+  return directory ? { directory } : await seededSnapshot();
+}
+
 /**
  * Starts the BFF and, for every downstream service without a configured URL, the reference
  * service in this process. The database is `DATABASE_URL` or embedded PGlite under `dataDir`
@@ -51,7 +57,7 @@ export async function startSystem({ config, logger = createLogger({ level: confi
     (await createDatabase({
       url: config.databaseUrl,
       dataDir,
-      initialData: fromSnapshot ? await seededSnapshot() : undefined,
+      initialData: !fromSnapshot ? undefined : dataDir === 'memory://' ? await seededSnapshot() : await seededDirectoryOrTarball(),
     }));
   const closeDatabase = () => (given ? Promise.resolve() : database.close());
   let bus: Bus;

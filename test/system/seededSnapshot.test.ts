@@ -1,11 +1,11 @@
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { sql } from 'drizzle-orm';
 import { loadConfig } from '../../src/config/loadConfig.js';
 import { createDatabase, selectRows, type Database } from '../../src/db/index.js';
-import { seededSnapshot, seededSnapshotKey } from '../../src/system/seededSnapshot.js';
+import { seededSnapshot, seededSnapshotDirectory, seededSnapshotKey } from '../../src/system/seededSnapshot.js';
 import { startSystem } from '../../src/system/startSystem.js';
 
 // A new embedded database starts from a snapshot of a migrated, seeded one (src/system/seededSnapshot.ts)
@@ -60,13 +60,26 @@ describe('a new embedded database started from the seeded snapshot', () => {
     expect((expected.rows['"catalog"."products"'] as { n: number }).n).toBe(200);
     expect((expected.rows['"orders"."orders"'] as { n: number }).n).toBe(60);
 
-    // The short way: what startSystem does with a new in-memory database.
+    // The short way: what startSystem does with a new in-memory database (the tarball)...
     const system = await startSystem({ config: config() });
     try {
       expect(system.database.kind).toBe('pglite');
       expect(await contents(system.database)).toEqual(expected);
     } finally {
       await system.stop();
+    }
+    // ...and with a new data directory on disk (a copy of the unpacked snapshot), as `npm start` first does.
+    const dataDir = mkdtempSync(join(tmpdir(), 'mobile-bff-data-'));
+    try {
+      const onDisk = await startSystem({ config: { ...config(), dataDir } });
+      try {
+        expect(existsSync(join(dataDir, 'pglite', 'PG_VERSION'))).toBe(true);
+        expect(await contents(onDisk.database)).toEqual(expected);
+      } finally {
+        await onDisk.stop();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   }, 240_000);
 });
@@ -83,12 +96,17 @@ describe('the snapshot cache', () => {
   });
   const file = (dir: string) => join(dir, `pglite-seeded-${seededSnapshotKey()}.tar.gz`);
 
-  it('rebuilds a damaged snapshot, replaces older ones, and is read, not rebuilt, once written', async () => {
+  it('rebuilds a damaged snapshot, replaces older ones, unpacks it once for disk, and is read, not rebuilt, once written', async () => {
     const first = cacheDir();
     writeFileSync(file(first), 'not a gzip file');
     writeFileSync(join(first, 'pglite-seeded-0000000000000000.tar.gz'), 'a snapshot of older migrations');
     const built = new Uint8Array(await (await seededSnapshot({ cacheDir: first })).arrayBuffer());
     expect(readdirSync(first)).toEqual([`pglite-seeded-${seededSnapshotKey()}.tar.gz`]);
+    // Unpacked once for databases on disk, beside it.
+    const directory = await seededSnapshotDirectory({ cacheDir: first });
+    expect(directory).toBe(join(first, `pglite-seeded-${seededSnapshotKey()}`));
+    expect(existsSync(join(directory!, 'PG_VERSION'))).toBe(true);
+    expect(await seededSnapshotDirectory({ cacheDir: first })).toBe(directory);
     expect(gunzipSync(readFileSync(file(first))).equals(built)).toBe(true);
 
     // Another process (here: another cache folder holding that file) reads it, and leaves the
