@@ -44,17 +44,6 @@ export function resultOf(answer: CacheAnswer): Serializable {
 }
 
 /**
- * The yoga adapter of the response cache (src/bff/responseCache): a persisted query is looked up
- * once its operation is known (`onParams`, after usePersistedOperations) and, on a hit, answered
- * without executing — an `If-None-Match` that names the entry's ETag then gets its 304 from
- * useHttpCaching, which hashes the same bytes. On a miss the execution runs with its downstream
- * calls recorded (`context.dependencies`) and any read of `context.viewer` noted; a result
- * without errors is stored, and a result whose only errors are `DOWNSTREAM_UNAVAILABLE` is
- * replaced by the last good one, marked `extensions.stale` (useHttpCaching makes it
- * `private, no-cache` with an `Age`). Mutations, subscriptions, streamed (`@defer`) results and
- * free-form text are never looked up or stored (an operation with `@defer` neither, in either variant).
- */
-/**
  * Whether the cache serves an operation at all. An operation with `@defer` is streamed to clients
  * that accept parts: never cached, so that they always get their parts (and the complete variant
  * never stands in for them).
@@ -120,6 +109,17 @@ export function responseCacheStep(current: () => Pick<ResponseCache, 'lookup' | 
   };
 }
 
+/**
+ * The yoga adapter of the response cache (src/bff/responseCache): a persisted query is looked up
+ * once its operation is known (`onParams`, after usePersistedOperations) and, on a hit, answered
+ * without executing — an `If-None-Match` that names the entry's ETag then gets its 304 from
+ * useHttpCaching, which hashes the same bytes. On a miss the execution runs with its downstream
+ * calls recorded (`context.dependencies`) and any read of `context.viewer` noted; a result
+ * without errors is stored, and a result whose only errors are `DOWNSTREAM_UNAVAILABLE` is
+ * replaced by the last good one, marked `extensions.stale` (useHttpCaching makes it
+ * `private, no-cache` with an `Age`). Mutations, subscriptions, streamed (`@defer`) results and
+ * free-form text are never looked up or stored (an operation with `@defer` neither, in either variant).
+ */
 export function usePersistedResponseCache({ cache: current, viewerOf }: UsePersistedResponseCacheOptions): Plugin {
   return {
     async onParams({ params, request, setResult, context }) {
@@ -143,8 +143,7 @@ export function usePersistedResponseCache({ cache: current, viewerOf }: UsePersi
         // As yoga's own handling of the parameters would: the plugins after execution (useHttpCaching) read the operation from it.
         Object.assign(context as object, { params });
         setResult(resultOf(lookup.answer));
-      }
-      else (params as WithMiss)[MISS] = lookup.miss;
+      } else (params as WithMiss)[MISS] = lookup.miss;
     },
     onExecute({ args }) {
       const context = args.contextValue as unknown as Context & { params?: WithMiss };

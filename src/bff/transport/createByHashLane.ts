@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import type { ExecutionResult, GraphQLError } from 'graphql';
 import type { CompiledQuery } from 'graphql-jit';
 import { processRegularResult } from 'graphql-yoga';
@@ -382,8 +383,9 @@ export function createByHashLane(options: ByHashLaneOptions) {
         }
         const laneParams = isPlainObject(parsed) ? { params: parsed, documentId: parsed.documentId } : undefined;
         if (!laneParams || !servesOperation(laneParams)) {
-          // yoga's node adapter reads a body already read from `req.body`.
-          (req as IncomingMessage & { body?: Buffer }).body = body;
+          // yoga's node adapter reads a body already read from `req.body`: as a stream, it takes
+          // the path of a body it reads itself (a Buffer there would be walked key by key first).
+          (req as IncomingMessage & { body?: Readable }).body = Readable.from([body], { objectMode: false });
           return fallback();
         }
         answer(req, res, log, laneParams, mediaType, false).catch(fail);
