@@ -93,6 +93,12 @@ export interface OrdersFeedResponse extends ChangesResponse<OrderResource> {
   updatedPositions: string[];
   /** The deletions of `deleted`, in order: the order's number, whose it was, when, and where in the feed. */
   deletions: { number: string; userId: string; deletedAt: string; position: string }[];
+  /**
+   * Every status change in the page's window, in feed order — also those of an order changed
+   * several times before this read, whose `updated` entry shows only the latest state. Absent on a
+   * read without `since`.
+   */
+  statusChanges: { number: string; userId: string; status: string; changedAt: string; position: string }[];
 }
 
 /** Every rejection: a machine code, a sentence, and the offending field where there is one. */

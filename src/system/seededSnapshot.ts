@@ -82,6 +82,7 @@ async function buildSeededSnapshot(): Promise<Uint8Array<ArrayBuffer>> {
   }
 }
 
+/** Snapshots being read or built in this process, by file. */
 const built = new Map<string, Promise<Blob>>();
 
 const defaultCacheDir = () => join(projectRoot(), 'node_modules', '.cache', 'mobile-bff');
@@ -119,8 +120,10 @@ export function seededSnapshot({ cacheDir = defaultCacheDir() }: { cacheDir?: st
       }
       return new Blob([tar]);
     })();
+    // Shared while being read or built, then let go: a process keeps no 40 MB copy it no longer needs.
     built.set(file, snapshot);
-    snapshot.catch(() => built.delete(file));
+    const forget = () => built.delete(file);
+    snapshot.then(forget, forget);
   }
   return snapshot;
 }

@@ -261,3 +261,27 @@ test('a cancelled order: an alert and a poke; a deleted order (no route deletes 
   expect(to(tablet, 'alert')).toHaveLength(1);
   expect(JSON.stringify(to(phone).map((p) => p.body))).not.toContain(orderGlobalId(deleted.number));
 });
+
+test('status changes in a row, written in one go: an alert for each, per opted-in device, each with its own push id; a status set to what it was is none', async () => {
+  const gus = `gus-${hex(4)}`;
+  const phone = hex();
+  const quiet = hex();
+  await register(gus, 'IOS', phone);
+  await register(gus, 'IOS', quiet, false);
+  const order = await placeOrder(gus);
+  await barrier();
+  // Three changes in one transaction, then the same status again: the order row keeps only the last.
+  await system.database.db.transaction(async (tx) => {
+    for (const status of ['CONFIRMED', 'SHIPPED', 'DELIVERED', 'DELIVERED']) await tx.execute(sql`UPDATE orders.orders SET status = ${status}, updated_at = now() WHERE number = ${order.number}`);
+  });
+  await setStatus(order.number, 'DELIVERED');
+  await barrier();
+  await waitUntil(() => to(phone, 'alert').length >= 3, { what: 'three alerts' });
+  await barrier();
+  const alerts = to(phone, 'alert');
+  expect(alerts).toHaveLength(3);
+  expect(new Set(alerts.map((a) => a.pushId)).size).toBe(3);
+  expect(alerts.every((a) => a.body.orderId === orderGlobalId(order.number))).toBe(true);
+  expect(to(quiet, 'alert')).toEqual([]);
+  expect(to(quiet, 'poke').length).toBeGreaterThanOrEqual(1);
+});

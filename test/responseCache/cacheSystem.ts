@@ -9,6 +9,7 @@ import { startReferenceServices, type ReferenceServices } from '../../src/servic
 import { byHash } from '../support/firstParty.js';
 import { startFaultProxy, type FaultProxy, type ReceivedRequest } from '../support/startFaultProxy.js';
 import { createTestDatabase } from '../support/testDatabase.js';
+import { seededSnapshot } from '../../src/system/seededSnapshot.js';
 
 export interface CacheSystemOptions {
   /** The BFFs' environment (RESPONSE_CACHE_*, …). */
@@ -33,7 +34,8 @@ export interface Answer {
  */
 export async function startCacheSystem({ env = {}, instances = 1, redisUrl }: CacheSystemOptions = {}) {
   const server = process.env.DATABASE_URL ? await createTestDatabase(process.env.DATABASE_URL) : undefined;
-  const database: Database = await createDatabase({ url: server?.url, dataDir: 'memory://' });
+  // Embedded: started from the seeded snapshot, as startSystem does (src/system/seededSnapshot.ts), so seeded already.
+  const database: Database = await createDatabase({ url: server?.url, dataDir: 'memory://', initialData: server ? undefined : await seededSnapshot() });
   const logger = createLogger({ level: 'silent', format: 'json' });
   const sharedBus = redisUrl ? undefined : createInProcessBus();
   const newBus = async (): Promise<Bus> => (redisUrl ? createRedisBus({ url: redisUrl, prefix: `cache-test` }) : sharedBus!);
@@ -65,7 +67,7 @@ export async function startCacheSystem({ env = {}, instances = 1, redisUrl }: Ca
   };
   try {
     for (const name of serviceNames) {
-      running[name] = await startReferenceServices({ database, bus: servicesBus, names: [name], seed: true });
+      running[name] = await startReferenceServices({ database, bus: servicesBus, names: [name], seed: Boolean(server) });
       alive.add(name);
       ports[name] = Number(new URL(running[name].urls[name]!).port);
       proxies[name] = await startFaultProxy(running[name].urls[name]!);

@@ -4,6 +4,7 @@ import { createDatabase, type Database } from '../../src/db/index.js';
 import { serviceEnvName, serviceNames, type ServiceName } from '../../src/services/downstreamServices.js';
 import { startReferenceServices, type ReferenceServices } from '../../src/services/startReferenceServices.js';
 import { startFaultProxy, type FaultProxy } from './startFaultProxy.js';
+import { seededSnapshot } from '../../src/system/seededSnapshot.js';
 import type { SystemOptions } from '../../src/system/startSystem.js';
 import { startTestSystem, type TestSystem } from './startTestSystem.js';
 import { createTestDatabase } from './testDatabase.js';
@@ -26,7 +27,8 @@ export interface SystemBehindProxies {
  */
 export async function startSystemBehindProxies(env: Record<string, string> = {}, overrides: Partial<Config> = {}, options: Pick<SystemOptions, 'logger'> = {}): Promise<SystemBehindProxies> {
   const server = process.env.DATABASE_URL ? await createTestDatabase(process.env.DATABASE_URL) : undefined;
-  const database: Database = await createDatabase({ url: server?.url, dataDir: 'memory://' });
+  // Embedded: started from the seeded snapshot, as startSystem does (src/system/seededSnapshot.ts), so seeded already.
+  const database: Database = await createDatabase({ url: server?.url, dataDir: 'memory://', initialData: server ? undefined : await seededSnapshot() });
   const bus = createInProcessBus();
   const running = {} as Record<ServiceName, ReferenceServices>;
   const ports = {} as Record<ServiceName, number>;
@@ -42,7 +44,7 @@ export async function startSystemBehindProxies(env: Record<string, string> = {},
   let bff: TestSystem;
   try {
     for (const name of serviceNames) {
-      running[name] = await startReferenceServices({ database, bus, names: [name], seed: true });
+      running[name] = await startReferenceServices({ database, bus, names: [name], seed: Boolean(server) });
       alive.add(name);
       ports[name] = Number(new URL(running[name].urls[name]!).port);
     }

@@ -23,8 +23,10 @@ const PAGE = 200;
 /**
  * Follows every user's order changes as an ordered consumer whose position lives in PostgreSQL
  * (`notifications.feed_positions`), and turns each change into outbox rows: an alert per opted-in
- * device of the order's owner (a status change, not the placing of the order, which the user did
- * themselves) and a poke per device (coalesced: a pending poke absorbs the burst). The rows and
+ * device of the order's owner for each status change (the feed's `statusChanges`: every one, also
+ * of an order changed again before the read; not the placing of the order, which the user did
+ * themselves) and a poke per device for any change, deletions included (coalesced: a pending poke
+ * absorbs the burst). The rows and
  * the position advance commit together, compare-and-set on the position, so a crash replays the
  * page and two instances never both turn one change into pushes (the loser's transaction changes
  * nothing and it reads on from the winner's position). Bus notices only say when to look.
@@ -78,12 +80,12 @@ export function createOrderPushConsumer({ database, ordersUrl, pokeWindowMs, onE
     const since = await position();
     const page = await fetchPage(since);
     const changes = changesOf(page);
-    if (changes.length === 0) {
+    if (changes.length === 0 && (page.statusChanges ?? []).length === 0) {
       if (page.next !== since) await db.execute(sql`UPDATE notifications.feed_positions SET position = ${page.next}, updated_at = now() WHERE feed = ${FEED} AND position = ${since}`);
       onLag?.(0);
       return false;
     }
-    onLag?.(age(changes[0]!.at));
+    if (changes[0]) onLag?.(age(changes[0].at));
     const advanced = await db.transaction(async (transaction) => {
       const tx = transaction as unknown as Db;
       const moved = await selectRows<{ feed: string }>(
@@ -91,26 +93,32 @@ export function createOrderPushConsumer({ database, ordersUrl, pokeWindowMs, onE
         sql`UPDATE notifications.feed_positions SET position = ${page.next}, updated_at = now() WHERE feed = ${FEED} AND position = ${since} RETURNING feed`,
       );
       if (moved.length === 0) return false; // another instance took this page
-      for (const { number, userId, position: at, order } of changes) {
-        const change = `${number}@${at}`;
-        const devices = await selectRows<{ installation_id: string; notify_order_updates: boolean }>(
+      const devicesOf = async (userId: string) =>
+        selectRows<{ installation_id: string; notify_order_updates: boolean }>(
           tx,
           sql`SELECT installation_id, notify_order_updates FROM notifications.devices WHERE user_id = ${userId}`,
         );
-        // Placed (never changed since): the user did it on a device; only the sync poke. Deleted
-        // (or moved to another user): gone from the user's orders, only the sync poke.
-        const statusChange = order !== undefined && order.updatedAt !== order.createdAt;
-        for (const device of devices) {
-          if (statusChange && device.notify_order_updates) {
-            await tx.execute(
-              sql`INSERT INTO notifications.push_outbox (push_id, user_id, installation_id, kind, order_number)
-                  VALUES (${pushId('alert', userId, device.installation_id, change)}, ${userId}, ${device.installation_id}, 'alert', ${number})
-                  ON CONFLICT DO NOTHING`,
-            );
-          }
+      // A poke per device for every change of a user's orders: placed, changed, deleted or moved
+      // away (a pending poke absorbs the rest of a burst).
+      for (const { number, userId, position: at } of changes) {
+        const change = `${number}@${at}`;
+        for (const device of await devicesOf(userId)) {
           await tx.execute(
             sql`INSERT INTO notifications.push_outbox (push_id, user_id, installation_id, kind, due_at)
                 VALUES (${pushId('poke', userId, device.installation_id, change)}, ${userId}, ${device.installation_id}, 'poke', now() + ${`${pokeWindowMs} milliseconds`}::interval)
+                ON CONFLICT DO NOTHING`,
+          );
+        }
+      }
+      // An alert per opted-in device for every status change, each one even when the order changed
+      // again before this read (the status log); not for placing an order, which the user did.
+      for (const { number, userId, position: at } of page.statusChanges ?? []) {
+        const change = `${number}@${at}`;
+        for (const device of await devicesOf(userId)) {
+          if (!device.notify_order_updates) continue;
+          await tx.execute(
+            sql`INSERT INTO notifications.push_outbox (push_id, user_id, installation_id, kind, order_number)
+                VALUES (${pushId('alert', userId, device.installation_id, change)}, ${userId}, ${device.installation_id}, 'alert', ${number})
                 ON CONFLICT DO NOTHING`,
           );
         }

@@ -5,7 +5,7 @@ import type { Bus } from '../../bus/index.js';
 import type { ChangesResponse, OrderResource, OrdersFeedResponse } from '../../contracts/index.js';
 import { migrate, selectRows, type Database, type Db } from '../../db/index.js';
 import { projectRoot } from '../../util/projectRoot.js';
-import { formatPosition, parseChangesQuery, purgeTombstones, readChanges, type ChangeFeed } from '../changes/index.js';
+import { comparePositions, formatPosition, parseChangesQuery, purgeTombstones, readChanges, type ChangeFeed, type FeedPosition } from '../changes/index.js';
 import { createServiceApp, parseBody, parseIds, reject } from '../http/createServiceApp.js';
 import { keysetPage, parseKeysetQuery, type KeysetOrdering } from '../http/keysetPage.js';
 import { orderLines, orders, orderStatuses, type OrderLineRow, type OrderRow, type OrderStatus } from './ordersTables.js';
@@ -71,7 +71,8 @@ async function loadOrders(db: Db, rows: OrderRow[]): Promise<OrderResource[]> {
  * - `GET /orders?userId=&status=&limit=&after=&before=&direction=` keyset list, newest first,
  *   ordered by (createdAt desc, number desc);
  * - `GET /orders/feed?since=&limit=[&head=1]` every user's changes in one ordered feed, positions
- *   included, deletions with their owner (`OrdersFeedResponse`);
+ *   included, deletions with their owner, and every status change in the page's window, even of an
+ *   order changed again since (`OrdersFeedResponse`; `orders.order_status_log`);
  * - `GET /orders/changes?userId=&since=&limit=[&positions=1][&head=1]` the user's change feed
  *   (`ChangesResponse`), lines included; `positions=1` adds each update's position, `head=1` reads
  *   no rows, only where the feed stands now;
@@ -148,13 +149,41 @@ export function createOrdersService({ database, bus, tombstoneRetentionDays = 30
       (order) => order.number,
     );
     if (page.status === 'expired') return reject(reply, 410, { code: 'SINCE_EXPIRED', field: 'since', message: page.message });
+    // The status changes stamped in this page's window (since, next]: every one, even of an order
+    // changed twice before this read (the page itself holds only its latest version). Those below
+    // next are settled (next never passes a running transaction), so this later read sees them all.
+    // More than a page of them: the page ends at the last one returned, the rest come next time.
+    let { next, hasMore, updated, updatedPositions, deletions } = page;
+    let log: { number: string; user_id: string; status: OrderStatus; changed_at: string; xid: string; seq: string }[] = [];
+    if (query.since && request.query.head !== '1') {
+      log = await selectRows(
+        db,
+        sql`SELECT number, user_id, status, to_char(changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS changed_at, change_xid::text AS xid, change_seq::text AS seq
+            FROM orders.order_status_log
+            WHERE (change_xid, change_seq) > (${query.since.xid.toString()}::xid8, ${query.since.seq.toString()}::bigint)
+              AND (change_xid, change_seq) <= (${next.xid.toString()}::xid8, ${next.seq.toString()}::bigint)
+            ORDER BY change_xid, change_seq LIMIT ${query.limit + 1}`,
+      );
+      if (log.length > query.limit) {
+        log = log.slice(0, query.limit);
+        const last = log.at(-1)!;
+        next = { xid: BigInt(last.xid), seq: BigInt(last.seq) };
+        hasMore = true;
+        const upTo = (p: FeedPosition) => comparePositions(p, next) <= 0;
+        const kept = updatedPositions.map(upTo);
+        updated = updated.filter((_, i) => kept[i]);
+        updatedPositions = updatedPositions.filter(upTo);
+        deletions = deletions.filter((d) => upTo(d.position));
+      }
+    }
     return {
-      updated: page.updated,
-      deleted: page.deleted,
-      next: formatPosition(page.next),
-      hasMore: page.hasMore,
-      updatedPositions: page.updatedPositions.map(formatPosition),
-      deletions: page.deletions.map((d) => ({ number: d.key, userId: d.owner!, deletedAt: d.deletedAt, position: formatPosition(d.position) })),
+      updated,
+      deleted: deletions.map((d) => d.key),
+      next: formatPosition(next),
+      hasMore,
+      updatedPositions: updatedPositions.map(formatPosition),
+      deletions: deletions.map((d) => ({ number: d.key, userId: d.owner!, deletedAt: d.deletedAt, position: formatPosition(d.position) })),
+      statusChanges: log.map((l) => ({ number: l.number, userId: l.user_id, status: l.status, changedAt: l.changed_at, position: `${l.xid}.${l.seq}` })),
     } satisfies OrdersFeedResponse;
   });
 
@@ -221,7 +250,12 @@ export function createOrdersService({ database, bus, tombstoneRetentionDays = 30
   });
 
   /** Deletes the tombstones older than the retention, as of `now`; resolves with how many. */
-  const purge = (now = new Date()) => purgeTombstones(db, orderChangeFeed, { olderThan: new Date(now.getTime() - tombstoneRetentionDays * 86_400_000) });
+  const purge = async (now = new Date()) => {
+    const olderThan = new Date(now.getTime() - tombstoneRetentionDays * 86_400_000);
+    // The status log of the all-users feed is kept as long as tombstones.
+    await db.execute(sql`DELETE FROM orders.order_status_log WHERE changed_at < ${olderThan.toISOString()}::timestamptz`);
+    return purgeTombstones(db, orderChangeFeed, { olderThan });
+  };
   app.post('/orders/changes/purge', async () => ({ purged: await purge() }));
 
   return {
