@@ -389,7 +389,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
         responseCache = createResponseCache({
           store: await createResponseStore({ config, schema }),
           bus,
-          feeds: changeFeedReaders(downstreamClient),
+          feeds: changeFeedReaders(downstreamClient, { deadlineMs: resilience.requestBudgetMs }),
           feedCheckMs: options.feedCheckMs,
           staleMaxMs: options.staleMaxMs,
           revalidatedTtlMs: options.revalidatedTtlMs,

@@ -7,6 +7,7 @@ import { signDevToken } from '../../src/auth/index.js';
 import { createLogger } from '../../src/logging/createLogger.js';
 import { projectRoot } from '../../src/util/projectRoot.js';
 import { byHash, firstPartyId } from '../support/firstParty.js';
+import { waitUntil } from '../support/waitUntil.js';
 import { startSystemBehindProxies, type SystemBehindProxies } from '../support/startSystemBehindProxies.js';
 
 // Issue 15: persisted queries by id are answered by the by-hash lane in front of yoga
@@ -281,6 +282,29 @@ describe('every gate applies on the lane, answered as yoga answers it', () => {
 });
 
 describe('the response cache (RESPONSE_CACHE, on by default) on the lane', () => {
+  it("a stalled service: a cached answer's feed check waits no longer than the request budget, then the last good result answers", async () => {
+    const call: Call = { method: 'GET', params: byHash('CatalogPage', { first: 13 }) };
+    const good = await toRequest(call, `stall-${randomUUID()}`);
+    expect(good.status).toBe(200);
+    system.proxies.catalog.inject({ kind: 'delay', ms: 20_000 });
+    // Fresh until its feed check is due (RESPONSE_CACHE_FEED_CHECK); from then on the check meets the stalled catalog.
+    const stale = await waitUntil(
+      async () => {
+        const started = Date.now();
+        const answer = await toRequest(call, `stall-${randomUUID()}`);
+        const body = JSON.parse(answer.body.toString());
+        return body.extensions?.stale ? { answer, body, ms: Date.now() - started } : undefined;
+      },
+      { what: 'the last good answer', timeoutMs: 60_000 },
+    );
+    expect(stale.answer.status).toBe(200);
+    expect(stale.body.extensions.stale.services).toEqual(['catalog']);
+    expect(stale.body.data).toEqual(JSON.parse(good.body.toString()).data);
+    expect(stale.answer.headers['cache-control']).toBe('private, no-cache');
+    // Within the request budget (3 s), not the service's own timeout (10 s) nor the stall (20 s).
+    expect(stale.ms).toBeLessThan(9_000);
+  });
+
   it('answers a repeat from the cache with the bytes yoga answers it with, and an If-None-Match with its 304', async () => {
     const call: Call = { method: 'GET', params: byHash('CatalogPage', { first: 6 }) };
     const first = await toRequest(call, `cache-${randomUUID()}`);

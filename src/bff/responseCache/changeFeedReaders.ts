@@ -8,12 +8,15 @@ const PAGE = 1000;
 /**
  * The change feeds the response cache checks its entries against: the catalog's
  * (`GET /products/changes`) and every user's orders in one (`GET /orders/feed`), each read from
- * its head (`head=1`) on, a page of up to 1000 changes at a time.
+ * its head (`head=1`) on, a page of up to 1000 changes at a time, each read within `deadlineMs`
+ * (the request budget).
  */
-export function changeFeedReaders(downstream: Pick<DownstreamClient, 'call'>): Record<FeedName, FeedReader> {
+export function changeFeedReaders(downstream: Pick<DownstreamClient, 'call'>, { deadlineMs }: { deadlineMs: number }): Record<FeedName, FeedReader> {
   async function page<T>(service: 'catalog' | 'orders', path: string, route: string, since: string | undefined) {
     const query = since === undefined ? 'head=1' : `since=${encodeURIComponent(since)}&limit=${PAGE}`;
-    const { status, body } = await downstream.call<ChangesResponse<T>>(service, { path: `${path}?${query}`, route, expect: [200, 410] });
+    // A lookup waits for this read: it gets the request's budget, not the service's own (longer)
+    // timeout, so a stalled service makes the lookup answer its last good result within the budget.
+    const { status, body } = await downstream.call<ChangesResponse<T>>(service, { path: `${path}?${query}`, route, expect: [200, 410] }, { deadline: Date.now() + deadlineMs });
     if (status === 410) throw new FeedPositionExpired(`${service} ${path}: position ${since} expired`);
     return body;
   }
