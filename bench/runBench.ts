@@ -248,7 +248,7 @@ async function main() {
 
     // The baselines, one at a time on the server core, each checked to answer the BFF's bytes.
     const peerEnv = { USERS_URL: serviceUrls.users!, CATALOG_URL: serviceUrls.catalog!, ORDERS_URL: serviceUrls.orders!, NOTIFICATIONS_URL: serviceUrls.notifications! };
-    const startPeer = (name: string, script: string, args: string[] = []) => startNode(script, args, { name, core: SERVER_CORE, env: peerEnv, ready: /^\{"url":"([^"]+)"\}$/m });
+    const startPeer = (name: string, script: string, args: string[] = []) => startNode(script, args, { name, core: SERVER_CORE, env: peerEnv, ready: /^\{"url":"([^"]+)"\}$/m, nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [] });
     const measured = (server: ServerId) => HTTP_SERVERS[server].scenarios.filter((scenario) => measures(server, scenario));
     for (const [server, script] of [
       ['yoga', 'dist/bench/servers/stockYoga.js'],
