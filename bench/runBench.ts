@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { signDevToken } from '../src/auth/index.js';
 import { freePort } from '../src/util/freePort.js';
 import { projectRoot } from '../src/util/projectRoot.js';
-import { FailedRun, measure, type LoadOptions, type Target } from './lib/load.js';
+import { FailedRun, measureInterleaved, type LoadOptions, type Slot, type Target } from './lib/load.js';
 import { HTTP_SCENARIOS, HTTP_SERVERS, type ScenarioId, type ServerId } from './lib/httpComparison.js';
 import { checkOrderList, firstPartyOperation, requestsFor } from './lib/operations.js';
 import { canPin, LOAD_CORE, pinSelf, SERVER_CORE, startNode, type Child } from './lib/processes.js';
@@ -162,13 +162,25 @@ async function main() {
     /** The BFF's answer to each scenario: the bytes every server must answer, every time. */
     const reference: Partial<Record<ScenarioId, { text: string; contentType: string }>> = {};
 
-    const run = async (scenario: ScenarioId, server: ServerId, url: string, pid: number) => {
-      const { label } = HTTP_SERVERS[server];
-      log(`  ${scenario} on ${label}…`);
-      const target: Target = { ...requestOf(scenario, url), expectBody: reference[scenario]!.text };
-      const summary = await measure(target, load, pid);
-      report.http.push({ scenarioId: scenario, serverId: server, scenario: HTTP_SCENARIOS[scenario], server: label, bytes: Buffer.byteLength(target.expectBody), ...summary });
-      log(`    ${Math.round(summary.rps.median)} req/s, ${Math.round(summary.serverCpuMicros.median)} µs CPU/req, p99 ${summary.p99.median.toFixed(2)} ms; at ${summary.half.rate}/s p50 ${summary.half.p50.median.toFixed(2)} p99 ${summary.half.p99.median.toFixed(2)} ms`);
+    // Every server stays up until all are measured: the runs are interleaved (measureInterleaved),
+    // so a drift in the machine's speed shifts every row alike.
+    const slots: (Slot & { scenario: ScenarioId; server: ServerId })[] = [];
+    const run = (scenario: ScenarioId, server: ServerId, url: string, pid: number) => {
+      slots.push({ scenario, server, pid, target: { ...requestOf(scenario, url), expectBody: reference[scenario]!.text } });
+    };
+    const measureAll = async () => {
+      // In table order: scenario, then server.
+      const serverOrder = Object.keys(HTTP_SERVERS);
+      const scenarioOrder = Object.keys(HTTP_SCENARIOS);
+      slots.sort((a, b) => scenarioOrder.indexOf(a.scenario) - scenarioOrder.indexOf(b.scenario) || serverOrder.indexOf(a.server) - serverOrder.indexOf(b.server));
+      log(`  ${slots.length} rows, interleaved: ${slots.map((s) => `${s.scenario} on ${s.server}`).join(', ')}`);
+      const summaries = await measureInterleaved(slots, load, (i, phase) => log(`  ${phase}: ${slots[i]!.scenario} on ${HTTP_SERVERS[slots[i]!.server].label}`));
+      for (const [i, summary] of summaries.entries()) {
+        const { scenario, server, target } = slots[i]!;
+        const { label } = HTTP_SERVERS[server];
+        report.http.push({ scenarioId: scenario, serverId: server, scenario: HTTP_SCENARIOS[scenario], server: label, bytes: Buffer.byteLength(target.expectBody), ...summary });
+        log(`    ${scenario} on ${label}: ${Math.round(summary.rps.median)} req/s, ${Math.round(summary.serverCpuMicros.median)} µs CPU/req, p99 ${summary.p99.median.toFixed(2)} ms; at ${summary.half.rate}/s p50 ${summary.half.p50.median.toFixed(2)} p99 ${summary.half.p99.median.toFixed(2)} ms`);
+      }
     };
 
     /**
@@ -205,7 +217,7 @@ async function main() {
       if (s3.text !== s2.text || s3get.text !== s2.text) throw new FailedRun('S3 (by hash) answered other bytes than S2 (text) for the same operation');
       await check('S8', (b) => (b.errors?.length || b.data?.products?.edges?.length !== 20 ? `expected 20 products: ${JSON.stringify(b).slice(0, 300)}` : undefined));
 
-      for (const scenario of HTTP_SERVERS.bff.scenarios) if (measures('bff', scenario)) await run(scenario, 'bff', url, bff.running.pid);
+      for (const scenario of HTTP_SERVERS.bff.scenarios) if (measures('bff', scenario)) run(scenario, 'bff', url, bff.running.pid);
 
       if (wants('S5')) {
         log('  S5 downstream calls per request, 2 ms downstream delay…');
@@ -242,13 +254,11 @@ async function main() {
         report.wire.orderList = encodings;
       }
 
-      await bff.running.stop();
-      children.splice(children.indexOf(bff.running), 1);
     }
 
-    // The baselines, one at a time on the server core, each checked to answer the BFF's bytes.
+    // The baselines on the server core, each checked to answer the BFF's bytes.
     const peerEnv = { USERS_URL: serviceUrls.users!, CATALOG_URL: serviceUrls.catalog!, ORDERS_URL: serviceUrls.orders!, NOTIFICATIONS_URL: serviceUrls.notifications! };
-    const startPeer = (name: string, script: string, args: string[] = []) => startNode(script, args, { name, core: SERVER_CORE, env: peerEnv, ready: /^\{"url":"([^"]+)"\}$/m });
+    const startPeer = (name: string, script: string, args: string[] = []) => startNode(script, args, { name, core: SERVER_CORE, env: peerEnv, ready: /^\{"url":"([^"]+)"\}$/m, nodeArgs: [...(process.env.BENCH_PEER_NODE_ARGS ? process.env.BENCH_PEER_NODE_ARGS.split(' ') : []), ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [])] });
     const measured = (server: ServerId) => HTTP_SERVERS[server].scenarios.filter((scenario) => measures(server, scenario));
     for (const [server, script] of [
       ['yoga', 'dist/bench/servers/stockYoga.js'],
@@ -258,9 +268,7 @@ async function main() {
       const { running, match: ready } = await startPeer(server, script);
       children.push(running);
       await checkSameAnswers(server, ready[1]!);
-      for (const scenario of measured(server)) await run(scenario, server, ready[1]!, running.pid);
-      await running.stop();
-      children.splice(children.indexOf(running), 1);
+      for (const scenario of measured(server)) run(scenario, server, ready[1]!, running.pid);
     }
     // The BFF again with one setting changed: the response cache on (its own row), FAST_PATHS=off (the ablation).
     for (const [server, name, env] of [
@@ -271,9 +279,7 @@ async function main() {
       const bff = await startBff(name, serviceUrls, env);
       children.push(bff.running);
       await checkSameAnswers(server, bff.graphqlUrl);
-      for (const scenario of measured(server)) await run(scenario, server, bff.graphqlUrl, bff.running.pid);
-      await bff.running.stop();
-      children.splice(children.indexOf(bff.running), 1);
+      for (const scenario of measured(server)) run(scenario, server, bff.graphqlUrl, bff.running.pid);
     }
     // The ceiling: node:http answering each scenario's bytes, started once per scenario.
     for (const scenario of measured('ceiling')) {
@@ -281,10 +287,15 @@ async function main() {
       writeFileSync(bodyFile, reference[scenario]!.text);
       const { running, match: ready } = await startPeer(`bare-${scenario}`, 'dist/bench/servers/bare.js', [bodyFile, reference[scenario]!.contentType]);
       children.push(running);
-      await run(scenario, 'ceiling', ready[1]!, running.pid);
-      await running.stop();
-      children.splice(children.indexOf(running), 1);
+      run(scenario, 'ceiling', ready[1]!, running.pid);
     }
+
+    if (slots.length) {
+      log('HTTP comparison (S1–S3, S8)…');
+      await measureAll();
+    }
+    // Every server of the comparison stops before S6, which needs the server core to itself.
+    await stopAll();
 
     // S6: subscribers and fan-out, on the whole system in one process (npm start's embedded
     // topology), so that an order change reaches the subscribers through the real bus.

@@ -114,3 +114,45 @@ export async function measure(target: Target, { warmupSeconds, seconds, repetiti
     half: { rate, p50: summarize(half.map((r) => r.p50)), p99: summarize(half.map((r) => r.p99)) },
   };
 }
+
+/** One server answering one scenario: what `measureInterleaved` measures. */
+export interface Slot {
+  target: Target;
+  /** The server process, for its CPU time. */
+  pid?: number;
+}
+
+/**
+ * `measure` for several servers at once, interleaved: every slot gets its warm-up, then each round
+ * runs one saturated run of every slot in turn (`repetitions` rounds), then the paced runs the same
+ * way. A machine whose speed drifts (another tenant, thermal limits, a busy neighbour core) then
+ * shifts every row of a round alike, instead of favouring whichever server ran in a quiet minute.
+ */
+export async function measureInterleaved(slots: readonly Slot[], { warmupSeconds, seconds, repetitions, connections }: LoadOptions, onRun?: (slot: number, phase: string) => void): Promise<LoadSummary[]> {
+  for (const slot of slots) if (warmupSeconds > 0) await once(slot.target, { seconds: warmupSeconds, connections });
+  const saturated: RunResult[][] = slots.map(() => []);
+  for (let round = 0; round < repetitions; round++) {
+    for (const [i, slot] of slots.entries()) {
+      onRun?.(i, `saturated ${round + 1}/${repetitions}`);
+      saturated[i]!.push(await once(slot.target, { seconds, connections, ...(slot.pid === undefined ? {} : { pid: slot.pid }) }));
+    }
+  }
+  const rates = saturated.map((runs) => Math.max(1, Math.round(summarize(runs.map((r) => r.rps)).median / 2)));
+  const half: PacedResult[][] = slots.map(() => []);
+  for (let round = 0; round < repetitions; round++) {
+    for (const [i, slot] of slots.entries()) {
+      onRun?.(i, `paced ${round + 1}/${repetitions} at ${rates[i]}/s`);
+      const result = await paced(slot.target, { rate: rates[i]!, seconds });
+      if (result.failures > 0) throw new FailedRun(`${slot.target.method} ${slot.target.url} at ${rates[i]}/s: ${result.failures} of ${result.sent} answers failed, first: ${result.firstFailure}`);
+      half[i]!.push(result);
+    }
+  }
+  return slots.map((_, i) => ({
+    rps: summarize(saturated[i]!.map((r) => r.rps)),
+    cpuMicros: summarize(saturated[i]!.map((r) => 1e6 / r.rps)),
+    serverCpuMicros: summarize(saturated[i]!.map((r) => r.serverCpuMicros)),
+    p50: summarize(saturated[i]!.map((r) => r.p50)),
+    p99: summarize(saturated[i]!.map((r) => r.p99)),
+    half: { rate: rates[i]!, p50: summarize(half[i]!.map((r) => r.p50)), p99: summarize(half[i]!.map((r) => r.p99)) },
+  }));
+}

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { VerifiedClaims } from '../auth/index.js';
 import type { Bus } from '../bus/index.js';
 import type { ScopedDownstream } from './downstream/createDownstreamClient.js';
@@ -36,4 +37,6 @@ export interface Context {
   refresh(this: Context): void;
   /** What this request's downstream calls read, for the response cache (absent when it is off). */
   dependencies?: Dependencies;
+  /** The request's logger: its request id (and a socket operation's id). What resolvers' unexpected errors are logged with. */
+  log?: Logger;
 }

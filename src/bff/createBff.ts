@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GraphQLError } from 'graphql';
@@ -39,6 +38,7 @@ import { useHttpCaching } from './plugins/useHttpCaching.js';
 import { useIdempotency } from './plugins/useIdempotency.js';
 import { useIncrementalDelivery } from './plugins/useIncrementalDelivery.js';
 import { useInputValidation } from './plugins/useInputValidation.js';
+import { useMaskedErrorsWithRequestLog } from './plugins/useMaskedErrorsWithRequestLog.js';
 import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
 import { useMultipartSubscriptions } from './plugins/useMultipartSubscriptions.js';
 import { useOperationLimits } from './plugins/useOperationLimits.js';
@@ -141,7 +141,8 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
   });
   const idempotencyStore = createIdempotencyStore({ database, keyTtlMs: config.idempotency.keyTtlMs, lockTimeoutMs: config.idempotency.lockTimeoutMs });
   const verifier = config.fastPaths ? cacheVerifiedTokens(createTokenVerifier({ auth: config.auth })) : createTokenVerifier({ auth: config.auth });
-  const requestLogger = new AsyncLocalStorage<Logger>();
+  // Each HTTP request's logger (its request id), for yoga's context factory (createHttpServer sets it).
+  const requestLogs = new WeakMap<IncomingMessage, Logger>();
   const rateLimiter =
     limits.rateLimit && (config.redisUrl ? createRedisRateLimiter({ url: config.redisUrl, ...limits.rateLimit, logger }) : createMemoryRateLimiter(limits.rateLimit));
   const eventLoop = createEventLoopMonitor({ maxDelayMs: lifecycle.maxEventLoopDelayMs, sampleIntervalMs: lifecycle.eventLoopSampleMs });
@@ -179,12 +180,12 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
   // In production /metrics is never on the public port; in development it is, unless METRICS_PORT is set.
   const metricsServer = config.metricsPort !== undefined || production ? createMetricsServer({ registry: metrics.registry }) : undefined;
 
-  async function buildContext(request: Request): Promise<Context> {
-    return contextFor(await viewerOf(request), requestIdOf(request.headers.get('x-request-id')), request.headers);
+  async function buildContext(request: Request, log: Logger): Promise<Context> {
+    return contextFor(await viewerOf(request), requestIdOf(request.headers.get('x-request-id')), request.headers, log);
   }
 
   /** The GraphQL context of a request, on yoga's path (`buildContext`) and on the by-hash lane. */
-  function contextFor(viewer: Context['viewer'], requestId: string, headers: Pick<Headers, 'get'>): Context {
+  function contextFor(viewer: Context['viewer'], requestId: string, headers: Pick<Headers, 'get'>, log: Logger): Context {
     // With the response cache on, every call records what it read: what the result will hold.
     const dependencies = responseCache ? createDependencies() : undefined;
     const scoped = downstreamClient.forRequest({ requestId, deadline: Date.now() + resilience.requestBudgetMs });
@@ -193,6 +194,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     let profile: Promise<UserModel> | undefined;
     const context: Context = {
       viewer,
+      log,
       loaders,
       downstream,
       bus,
@@ -216,7 +218,9 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     return context;
   }
 
-  const maskUnexpected = maskError((error) => (requestLogger.getStore() ?? logger).error({ err: error }, 'unexpected error in a resolver'));
+  // Resolvers' errors are masked and logged with their request's logger by useMaskedErrorsWithRequestLog;
+  // this masks what goes wrong outside an execution's results (yoga's last resort, the multipart streams).
+  const maskUnexpected = maskError((error) => logger.error({ err: error }, 'unexpected error in a resolver'));
 
   let http: ReturnType<typeof createHttpServer> | undefined;
   const plugins: Plugin[] = [
@@ -275,6 +279,8 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     useIdempotency(),
     useOperationLimits(limits.document),
     useSubscriptionExpiry(),
+    // Last of ours, so that it sees the errors the plugins above leave, before yoga's own masking.
+    useMaskedErrorsWithRequestLog({ logger }),
   ];
   if (production) plugins.push(useDisableIntrospection());
   else plugins.push(useClientSchemaEndpoint({ path: join(projectRoot(), 'schema/client/schema.graphqls') }));
@@ -306,15 +312,16 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
           additionalHeaders: { 'Apollo-Require-Preflight': 'true' },
           subscriptionsProtocol: 'SSE',
         }),
-    context: ({ request }) => buildContext(request),
+    // The request's logger: an HTTP request's from createHttpServer, a socket operation's from its server context.
+    context: ({ request, req, log }) => buildContext(request, (log as Logger | undefined) ?? ((req as IncomingMessage | undefined) && requestLogs.get(req as IncomingMessage)) ?? logger),
     maskedErrors: { maskError: maskUnexpected, isDev: false },
     // Yoga logs every error it masks, expected ones (UNAUTHENTICATED) included, with the query's
     // text: at debug. Unexpected errors are logged by maskError above, with the request's id.
     logging: {
-      debug: (...args) => (requestLogger.getStore() ?? logger).debug(args.map(String).join(' ')),
-      info: (...args) => (requestLogger.getStore() ?? logger).info(args.map(String).join(' ')),
-      warn: (...args) => (requestLogger.getStore() ?? logger).warn(args.map(String).join(' ')),
-      error: (...args) => (requestLogger.getStore() ?? logger).debug(args.map(String).join(' ')),
+      debug: (...args) => logger.debug(args.map(String).join(' ')),
+      info: (...args) => logger.info(args.map(String).join(' ')),
+      warn: (...args) => logger.warn(args.map(String).join(' ')),
+      error: (...args) => logger.debug(args.map(String).join(' ')),
     },
     plugins,
   });
@@ -339,7 +346,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
             }),
         onOperation: (operation, headers) => metrics.operations.inc({ operation: operation.name, ...clientLabelsOf(clientIdentityOf(headers)) }),
         context: contextFor,
-        // yoga's masking (`maskedErrors` above), with the request's logger at hand instead of AsyncLocalStorage.
+        // The masking of useMaskedErrorsWithRequestLog, with the request's logger.
         maskError: (error, log) => {
           const masked = maskError((unexpected) => log.error({ err: unexpected }, 'unexpected error in a resolver'))(error) as GraphQLError;
           if (masked !== error) log.debug(String(error));
@@ -352,7 +359,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
       })
     : undefined;
   let laneOn = lane !== undefined;
-  http = createHttpServer({ handler: yoga.requestListener, metrics, logger, requestLogger, endpoints: ENDPOINTS, lane: () => (laneOn ? lane : undefined) });
+  http = createHttpServer({ handler: yoga.requestListener, metrics, logger, requestLogs, endpoints: ENDPOINTS, lane: () => (laneOn ? lane : undefined) });
   const { server } = http;
 
   let url: string | undefined;
@@ -419,7 +426,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
         connectionInitWaitTimeout: config.webSocket.initTimeoutMs,
         gate: socketGate,
         addressOf: (req) => clientAddress(req.socket.remoteAddress, typeof req.headers['x-forwarded-for'] === 'string' ? req.headers['x-forwarded-for'] : null, limits.trustProxyHops),
-        inRequestScope: (requestId, operationId, run) => requestLogger.run(logger.child({ requestId, operationId }), run),
+        scopeOf: (requestId, operationId) => ({ log: logger.child({ requestId, operationId }) }),
         ...(config.fastPaths ? { shareSubscriptionsOf: operations } : {}),
       });
       persisted.start();

@@ -1,6 +1,5 @@
-import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { ServiceName } from '../../services/downstreamServices.js';
 import type { Metrics } from '../metrics/createMetrics.js';
 import { backoffDelay } from './backoffDelay.js';
@@ -63,36 +62,36 @@ const TIMEOUT_ERRORS = new Set(['TimeoutError', 'AbortError', 'HeadersTimeoutErr
 const MIN_ATTEMPT_MS = 10;
 /** undici checks its header and body timeouts every half second: a deadline this short or shorter gets a timer of its own. */
 const FAST_TIMER_RESOLUTION_MS = 1000;
-const MAX_TIMER_MS = 2 ** 31 - 1;
-/** Abort reasons: the request's budget is spent; a call's own (precise) deadline passed. */
-const BUDGET_SPENT = new Error('the request budget is spent');
+/** How often the calls left to undici's timeouts are checked for a body trickling past their deadline. */
+const SWEEP_INTERVAL_MS = 250;
+/** Abort reason: a call's deadline passed. */
 const CALL_DEADLINE = new Error('the call deadline passed');
 
-/**
- * The abort signal of a request's budget, in the form undici also takes: an EventEmitter with
- * `aborted` and `reason` (adding and removing a listener per call costs a fraction of what an
- * `AbortSignal`'s EventTarget does).
- */
-class BudgetSignal extends EventEmitter {
-  aborted = false;
-  reason: unknown = undefined;
-  constructor() {
-    super();
-    // One listener per call in flight: a request may have many.
-    this.setMaxListeners(0);
-  }
-  abort() {
-    this.aborted = true;
-    this.reason = BUDGET_SPENT;
-    this.emit('abort');
-  }
+/** A call in flight left to undici's timeouts: when its deadline passes, and how to end it. */
+interface Watched {
+  endAt: number;
+  stop: (reason: Error) => void;
 }
 
-/** The deadline of one attempt: `ms` from its start; `precise` when it needs a timer of its own; the request's budget signal. */
+/** A service's whole answer: status, raw headers (name, value, …), body text. */
+interface Exchange {
+  statusCode: number;
+  rawHeaders: Buffer[];
+  text: string;
+}
+
+/** The value of header `name` (lower case) in undici's raw headers, or undefined. */
+function headerOf(rawHeaders: Buffer[], name: string): string | undefined {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.length === name.length && rawHeaders[i]!.toString('latin1').toLowerCase() === name) return rawHeaders[i + 1]!.toString('latin1');
+  }
+  return undefined;
+}
+
+/** The deadline of one attempt: `ms` from its start; `precise` when it needs a timer of its own. */
 interface CallDeadline {
   ms: number;
   precise: boolean;
-  budget: BudgetSignal | undefined;
 }
 
 /**
@@ -101,9 +100,10 @@ interface CallDeadline {
  * - a deadline on every attempt: the service's timeout, capped by what is left of the request's
  *   budget (`forRequest({ deadline })`), so a request answers within its budget however many
  *   calls it makes. Cheaply: the service's timeout is undici's own header and body timeout (its
- *   timer wheel, no timer of ours), and one signal per request, aborted when its budget is spent,
- *   bounds every call; only a call the budget cuts short, or a sub-second service timeout, gets a
- *   timer of its own (undici's wheel ticks every half second);
+ *   timer wheel, no timer of ours), and one sweep every 250 ms of the calls in flight ends a body
+ *   trickling past its deadline; only a call the budget cuts short (or that would end within a
+ *   second of the budget), or a sub-second service timeout, gets a timer of its own (undici's
+ *   wheel ticks every half second);
  * - retries of idempotent reads only (GET: never a write, never a 4xx such as 409/422), with
  *   jittered exponential backoff, honouring `Retry-After` only when the deadline leaves room
  *   for it; not after a timeout (a slow service is not helped by more requests);
@@ -119,6 +119,29 @@ export function createDownstreamClient<S extends string = ServiceName>({ urls, t
   const longest = Math.max(...services.map((service) => timeouts[service]));
   const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 64, headersTimeout: longest, bodyTimeout: longest });
   const breakers = createCircuitBreakers(services, breaker, metrics);
+  // The calls in flight whose deadline is undici's header/body timeout: a body can trickle in
+  // chunks, each within the body timeout, past the call's deadline; a sweep ends those.
+  const inFlight = new Set<Watched>();
+  let sweeper: NodeJS.Timeout | undefined;
+  const sweep = () => {
+    const now = performance.now();
+    for (const call of inFlight) {
+      if (now >= call.endAt) {
+        inFlight.delete(call);
+        call.stop(CALL_DEADLINE);
+      }
+    }
+    if (inFlight.size === 0) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  };
+  const watch = (call: Watched) => {
+    inFlight.add(call);
+    if (!sweeper) (sweeper = setInterval(sweep, SWEEP_INTERVAL_MS)).unref();
+  };
+  const origins = Object.fromEntries(services.map((service) => [service, new URL(urls[service]).origin])) as Record<S, string>;
+  const basePaths = Object.fromEntries(services.map((service) => [service, new URL(urls[service]).pathname.replace(/\/$/, '')])) as Record<S, string>;
   const observe = (service: S, route: string, status: string, seconds: number) => {
     metrics.downstreamDuration.observe({ service, route }, seconds);
     metrics.downstreamRequests.inc({ service, route, status });
@@ -126,64 +149,98 @@ export function createDownstreamClient<S extends string = ServiceName>({ urls, t
 
   /**
    * One HTTP request within `deadline`. Throws `DownstreamUnavailableError` (with `retryable`) or `DownstreamResponseError`.
-   * `budget`: the request's signal, aborted when its budget runs out (`undefined`: no budget).
    */
   async function attempt<T>(service: S, { method = 'GET', path, route, body, expect = [200] }: DownstreamCall, deadline: CallDeadline, scope: DownstreamScope): Promise<DownstreamResponse<T>> {
     const started = performance.now();
     let status = 'error';
-    // A sub-second deadline, or one the budget cuts shorter, needs a precise timer: undici's own
-    // header and body timeouts tick every half second.
-    let timer: NodeJS.Timeout | undefined;
-    let signal: BudgetSignal | AbortSignal | undefined = deadline.budget;
-    if (deadline.precise) {
-      const controller = new AbortController();
-      timer = setTimeout(() => controller.abort(CALL_DEADLINE), deadline.ms);
-      signal = controller.signal;
-    }
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (scope.requestId) headers['x-request-id'] = scope.requestId;
     try {
-      const headers: Record<string, string> = { accept: 'application/json' };
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      if (scope.requestId) headers['x-request-id'] = scope.requestId;
-      const response = await request(urls[service] + path, {
-        dispatcher: agent,
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        // The service's deadline, as undici's own timers (no timer of ours per call): the answer's
-        // headers, then each chunk of its body, within it.
-        headersTimeout: timeouts[service],
-        bodyTimeout: timeouts[service],
-        ...(signal ? { signal } : {}),
-      });
+      const response = await exchange(origins[service], method, basePaths[service] + path, headers, body === undefined ? undefined : JSON.stringify(body), timeouts[service], deadline);
       status = String(response.statusCode);
-      const text = await response.body.text();
       afterCall?.({ service, route, status: response.statusCode });
       if (UNAVAILABLE_STATUSES.has(response.statusCode)) {
-        throw new DownstreamUnavailableError(service, `HTTP ${response.statusCode}`, { retryable: true, retryAfterMs: parseRetryAfter(response.headers['retry-after']) });
+        throw new DownstreamUnavailableError(service, `HTTP ${response.statusCode}`, { retryable: true, retryAfterMs: parseRetryAfter(headerOf(response.rawHeaders, 'retry-after')) });
       }
-      const parsed: unknown = text ? JSON.parse(text) : undefined;
+      const parsed: unknown = response.text ? JSON.parse(response.text) : undefined;
       if (!expect.includes(response.statusCode)) throw new DownstreamResponseError(service, route, response.statusCode, parsed);
       return { status: response.statusCode, body: parsed as T };
     } catch (error) {
       if (error instanceof DownstreamUnavailableError || error instanceof DownstreamResponseError) throw error;
       if (error instanceof SyntaxError) throw new DownstreamResponseError(service, route, Number(status) || 0, 'invalid JSON');
-      if (error === BUDGET_SPENT || (signal?.aborted && signal.reason === BUDGET_SPENT)) {
-        status = 'timeout';
-        // Cut short by the request's budget rather than the service's own deadline: no verdict on the service.
-        throw new DownstreamUnavailableError(service, `no answer within the request's budget`, { countsAsFailure: false });
-      }
       if (error === CALL_DEADLINE || TIMEOUT_ERRORS.has((error as { name?: string }).name ?? '')) {
         status = 'timeout';
         throw new DownstreamUnavailableError(service, `no answer within ${deadline.ms} ms`, { countsAsFailure: deadline.ms >= timeouts[service] });
       }
       throw new DownstreamUnavailableError(service, (error as Error).message || 'request failed', { retryable: true });
     } finally {
-      clearTimeout(timer);
       observe(service, route, status, (performance.now() - started) / 1000);
     }
   }
 
-  async function call<T>(service: S, spec: DownstreamCall, scope: DownstreamScope = {}, budget?: () => BudgetSignal): Promise<DownstreamResponse<T>> {
+  /**
+   * One request and its whole answer, on undici's `dispatch` (what its `request` is built on),
+   * without the readable stream, header object and abort plumbing `request` makes for every
+   * answer: the body's chunks are kept and decoded once at the end. The service's timeout is
+   * undici's own header and body timeout, and the sweep of calls in flight ends a body that
+   * trickles past the deadline; a precise deadline is a timer of its own.
+   */
+  function exchange(origin: string, method: string, path: string, headers: Record<string, string>, body: string | undefined, timeout: number, deadline: CallDeadline): Promise<Exchange> {
+    return new Promise<Exchange>((resolve, reject) => {
+      let abort: ((reason: Error) => void) | undefined;
+      let reason: Error | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const stop = (why: Error) => {
+        reason ??= why;
+        if (abort) abort(why);
+      };
+      // A sub-second deadline, or one near the end of the request's budget, needs a precise
+      // timer: undici's own header and body timeouts tick every half second.
+      const watched: Watched | undefined = deadline.precise ? undefined : { endAt: performance.now() + deadline.ms, stop };
+      if (watched) watch(watched);
+      else timer = setTimeout(() => stop(CALL_DEADLINE), deadline.ms);
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        if (watched) inFlight.delete(watched);
+      };
+      let statusCode = 0;
+      let rawHeaders: Buffer[] = [];
+      const chunks: Buffer[] = [];
+      agent.dispatch(
+        { origin, path, method, headers, body: body ?? null, headersTimeout: timeout, bodyTimeout: timeout },
+        {
+          onConnect(abortRequest: (reason: Error) => void) {
+            abort = abortRequest;
+            if (reason) abortRequest(reason);
+          },
+          onHeaders(code: number, raw: Buffer[]) {
+            // 1xx informational answers come before the real one.
+            if (code >= 200) {
+              statusCode = code;
+              rawHeaders = raw;
+            }
+            return true;
+          },
+          onData(chunk: Buffer) {
+            chunks.push(chunk);
+            return true;
+          },
+          onComplete() {
+            done();
+            const text = chunks.length === 0 ? '' : chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+            resolve({ statusCode, rawHeaders, text });
+          },
+          onError(error: Error) {
+            done();
+            reject(reason ?? error);
+          },
+        } as unknown as Dispatcher.DispatchHandler,
+      );
+    });
+  }
+
+  async function call<T>(service: S, spec: DownstreamCall, scope: DownstreamScope = {}): Promise<DownstreamResponse<T>> {
     const attempts = (spec.method ?? 'GET') === 'GET' ? retries + 1 : 1;
     const deadline = scope.deadline ?? Infinity;
     for (let n = 0; ; n++) {
@@ -193,10 +250,10 @@ export function createDownstreamClient<S extends string = ServiceName>({ urls, t
       }
       const own = timeouts[service];
       const ms = Math.min(own, left);
-      // The budget's one signal bounds every call of the request (a body trickling in chunks
-      // included); a call the budget cuts shorter than its own deadline, or a sub-second
-      // deadline, gets a precise timer of its own.
-      const callDeadline: CallDeadline = { ms, precise: ms < own || own <= FAST_TIMER_RESOLUTION_MS, budget: Number.isFinite(deadline) ? budget?.() : undefined };
+      // undici's timeouts (and the sweep, for a trickling body) bound a call that ends at least a
+      // timer tick before the budget does; a call the budget cuts short, one that would end within
+      // a tick of it, and a sub-second deadline get a precise timer of their own.
+      const callDeadline: CallDeadline = { ms, precise: ms < own || own <= FAST_TIMER_RESOLUTION_MS || left - ms < FAST_TIMER_RESOLUTION_MS };
       try {
         return await breakers.run(service, () => attempt<T>(service, spec, callDeadline, scope));
       } catch (error) {
@@ -215,19 +272,7 @@ export function createDownstreamClient<S extends string = ServiceName>({ urls, t
     call,
     /** The calls of one GraphQL request: its request id on every call, its budget capping every deadline. */
     forRequest(scope: DownstreamScope): ScopedDownstream<S> {
-      // One deadline per request: a signal aborted when its budget is spent, made at its first
-      // call; the timer is unref'd and ends with the budget.
-      let signal: BudgetSignal | undefined;
-      const budget = () => {
-        if (!signal) {
-          const spent = (signal = new BudgetSignal());
-          const left = (scope.deadline ?? Infinity) - Date.now();
-          if (left <= 0) spent.abort();
-          else setTimeout(() => spent.abort(), Math.min(left, MAX_TIMER_MS)).unref();
-        }
-        return signal;
-      };
-      return { call: (service, spec) => call(service, spec, scope, budget) };
+      return { call: (service, spec) => call(service, spec, scope) };
     },
     /** The state of a service's circuit breaker. */
     breakerState: (service: S) => breakers.state(service),

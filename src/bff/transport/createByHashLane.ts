@@ -68,7 +68,7 @@ export interface ByHashLaneOptions {
   /** Called once per request that resolved to a persisted operation (usage metrics). */
   onOperation: (operation: PersistedOperation, headers: HeaderReader) => void;
   /** The GraphQL context of a request, as yoga's context factory builds it. */
-  context: (viewer: Viewer, requestId: string, headers: HeaderReader) => Context;
+  context: (viewer: Viewer, requestId: string, headers: HeaderReader, log: Logger) => Context;
   /** Yoga's error masking (`yoga.maskedErrorsOpts.maskError`'s rule), logging to the request's logger. */
   maskError: (error: unknown, log: Logger) => GraphQLError;
   /** The CORS rule, when CORS is configured. */
@@ -311,7 +311,7 @@ export function createByHashLane(options: ByHashLaneOptions) {
       viewer: resolvedViewer,
       headers,
       log,
-      context: () => (context ??= options.context(resolvedViewer, requestId, headers)),
+      context: () => (context ??= options.context(resolvedViewer, requestId, headers, log)),
     };
     const execute = async (): Promise<LaneResult> => {
       try {

@@ -1,4 +1,3 @@
-import type { AsyncLocalStorage } from 'node:async_hooks';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/createMetrics.js';
@@ -9,8 +8,12 @@ export interface HttpServerOptions {
   handler: (req: IncomingMessage, res: ServerResponse) => unknown;
   metrics: Metrics;
   logger: Logger;
-  /** Holds the request's logger (with its id) while the request runs, for code that has no request at hand. */
-  requestLogger: AsyncLocalStorage<Logger>;
+  /**
+   * Where each request's logger (with its id) is kept for the handler, which gets the node request
+   * (yoga's context factory reads it from there). Not AsyncLocalStorage: once used, its promise hook
+   * costs every promise of the process.
+   */
+  requestLogs: WeakMap<IncomingMessage, Logger>;
   /** Paths that are their own label in metrics; anything else is `other`. */
   endpoints: ReadonlySet<string>;
   /** Answers some requests before `handler` (the by-hash lane), calling `fallback` for the others. */
@@ -26,7 +29,7 @@ const QUIET = new Set(['/health', '/ready', '/metrics']);
  * writes one log line and one duration sample per request; and drains: `drain()` lets in-flight
  * requests finish while every response from then on tells its client to close the connection.
  */
-export function createHttpServer({ handler, metrics, logger, requestLogger, endpoints, lane }: HttpServerOptions) {
+export function createHttpServer({ handler, metrics, logger, requestLogs, endpoints, lane }: HttpServerOptions) {
   const inFlight = new Set<ServerResponse>();
   let draining = false;
   let onIdle: (() => void) | undefined;
@@ -48,8 +51,11 @@ export function createHttpServer({ handler, metrics, logger, requestLogger, endp
       log[QUIET.has(path) ? 'debug' : 'info']({ method: req.method, path, status, ms: Math.round(performance.now() - started) }, 'request');
       if (inFlight.size === 0) onIdle?.();
     });
-    const toHandler = () => requestLogger.run(log, () => void handler(req, res));
-    // The lane gets the request's logger as an argument: no AsyncLocalStorage on its path.
+    const toHandler = () => {
+      requestLogs.set(req, log);
+      void handler(req, res);
+    };
+    // The lane gets the request's logger as an argument.
     const first = lane?.();
     if (first) first.handle(req, res, log, toHandler);
     else toHandler();

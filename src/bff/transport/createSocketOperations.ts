@@ -42,12 +42,12 @@ export interface SocketOperationsOptions {
   /** The client's address from the upgrade request: whom an anonymous socket counts against. @default the peer address */
   addressOf?: (request: IncomingMessage) => string;
   /**
-   * Runs `run` as part of the socket's request `requestId` (operation `operationId`): what it logs,
-   * an unexpected error masked in it included, carries both — as an HTTP request's log lines carry
-   * its id. Called for an operation's execution and for each event of its stream.
-   * @default runs `run` as it is
+   * What an operation's server context gets from the socket's request `requestId` and the operation
+   * `operationId` (the BFF: a logger carrying both, as an HTTP request's log lines carry its id; the
+   * context keeps it for the operation's execution and every event of its stream).
+   * @default nothing
    */
-  inRequestScope?: <T>(requestId: string, operationId: string, run: () => T) => T;
+  scopeOf?: (requestId: string, operationId: string) => Record<string, unknown>;
 }
 
 /** What is known of one socket: whom it counts against, and its message allowance. */
@@ -109,7 +109,7 @@ export function createSocketOperations({
   shareSubscriptionsOf,
   gate,
   addressOf = (request) => request.socket.remoteAddress ?? 'unknown',
-  inRequestScope = (_requestId, _operationId, run) => run(),
+  scopeOf,
 }: SocketOperationsOptions) {
   const groups = createSubscriptionGroups();
   const states = new WeakMap<WebSocket, SocketState>();
@@ -135,20 +135,6 @@ export function createSocketOperations({
     if (id) return served.byId.get(id);
     const normalized = typeof params.query === 'string' ? normalizeOperationText(params.query) : null;
     return normalized === null ? undefined : served.byNormalizedText.get(normalized);
-  }
-
-  /** `stream` with each event produced in the operation's request scope (events execute when pulled). */
-  function scopedStream<T>(stream: AsyncIterable<T>, requestId: string, operationId: string): AsyncIterable<T> {
-    return {
-      [Symbol.asyncIterator]() {
-        const events = stream[Symbol.asyncIterator]();
-        return {
-          next: () => inRequestScope(requestId, operationId, () => events.next()),
-          return: (value?: unknown) => (events.return ? inRequestScope(requestId, operationId, () => events.return!(value)) : Promise.resolve({ done: true as const, value: undefined as unknown as T })),
-          throw: (error?: unknown) => (events.throw ? inRequestScope(requestId, operationId, () => events.throw!(error)) : Promise.reject(error)),
-        };
-      },
-    };
   }
 
   return {
@@ -249,7 +235,7 @@ export function createSocketOperations({
       };
       let result: ExecutionResult | AsyncIterable<ExecutionResult> | undefined;
       try {
-        result = await inRequestScope(state.requestId, id, () => yoga.getResultForParams({ params, request }, serverContext));
+        result = await yoga.getResultForParams({ params, request }, scopeOf ? { ...serverContext, ...scopeOf(state.requestId, id) } : serverContext);
       } catch (error) {
         return { errors: [withCode(error instanceof GraphQLError ? error : unexpectedError(), true) as GraphQLError] };
       }
@@ -258,7 +244,7 @@ export function createSocketOperations({
         return { errors: result.errors.map((e) => withCode(e, true) as GraphQLError) };
       }
       // The same funnel as HTTP: every event of a stream, and a single result, with §9 codes.
-      result = isAsyncIterable(result) ? clientStream(scopedStream(result, state.requestId, id)) : clientResult(result, false);
+      result = isAsyncIterable(result) ? clientStream(result) : clientResult(result, false);
       if (shareSubscriptionsOf && isAsyncIterable(result)) {
         const key = sharedSubscriptionKey(persistedOperationOf(params), params, viewerOfSocket.get(socket));
         if (key) return { result: groups.join(key, result, socket, id, frameType) };

@@ -41,8 +41,8 @@ export interface WebSocketTransportOptions {
   gate?: SocketGate;
   /** The client's address from the upgrade request (behind trusted proxies, from `X-Forwarded-For`): whom an anonymous socket counts against. */
   addressOf?: (request: IncomingMessage) => string;
-  /** See `SocketOperationsOptions.inRequestScope`: logs of a socket's operations carry its request id. */
-  inRequestScope?: SocketOperationsOptions['inRequestScope'];
+  /** See `SocketOperationsOptions.scopeOf`: logs of a socket's operations carry its request id. */
+  scopeOf?: SocketOperationsOptions['scopeOf'];
 }
 
 const MODERN_SUBPROTOCOL = 'graphql-transport-ws';
@@ -73,7 +73,7 @@ export function createWebSocketTransport({
   shareSubscriptionsOf,
   gate,
   addressOf,
-  inRequestScope,
+  scopeOf,
 }: WebSocketTransportOptions) {
   const operations = createSocketOperations({
     yoga,
@@ -83,7 +83,7 @@ export function createWebSocketTransport({
     shareSubscriptionsOf,
     ...(gate ? { gate } : {}),
     ...(addressOf ? { addressOf } : {}),
-    ...(inRequestScope ? { inRequestScope } : {}),
+    ...(scopeOf ? { scopeOf } : {}),
   });
   const options = {
     noServer: true,
