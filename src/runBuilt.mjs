@@ -1,4 +1,4 @@
-// `node scripts/runBuilt.mjs src/<entry>.ts [args...]`: runs the compiled entry point
+// `node src/runBuilt.mjs src/<entry>.ts [args...]`: runs the compiled entry point
 // (dist/src/<entry>.js) in this process, compiling first (`tsc -p src --noCheck`) only when a source changed
 // since the last build. `npm start`, `npm run token`, `npm run services` and
 // `npm run persisted:check` go through it, so an unchanged checkout starts at once instead of
@@ -59,8 +59,13 @@ function compileIfChanged() {
 }
 
 const [entry, ...args] = process.argv.slice(2);
+// `--build`: only bring dist/ up to date (the tests that spawn dist/ entry points, before they do).
+if (entry === '--build') {
+  compileIfChanged();
+  process.exit(0);
+}
 if (!entry || !/^src\/.+\.ts$/.test(entry)) {
-  process.stderr.write(`usage: node scripts/runBuilt.mjs src/<entry>.ts [args...] (got ${entry ?? 'nothing'})\n`);
+  process.stderr.write(`usage: node src/runBuilt.mjs src/<entry>.ts [args...] | --build (got ${entry ?? 'nothing'})\n`);
   process.exit(2);
 }
 compileIfChanged();

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import WebSocket from 'ws';
 import { createInProcessBus } from '../../src/bus/index.js';
 import { createDatabase, type Database } from '../../src/db/index.js';
 import { startReferenceServices, type ReferenceServices } from '../../src/services/startReferenceServices.js';
+import { seededSnapshot, seededSnapshotDirectory } from '../../src/system/seededSnapshot.js';
 import { startFaultProxy, type FaultProxy } from '../support/startFaultProxy.js';
 import { waitUntil } from '../support/waitUntil.js';
 
@@ -222,14 +223,22 @@ describe('SIGTERM under load (npm start)', () => {
   let slowCatalog: FaultProxy;
   let bff: RunningProcess;
   let url: string;
+  let dataDir: string;
   beforeAll(async () => {
-    catalogDb = await createDatabase({ dataDir: 'memory://' });
+    // Both databases start from the seeded snapshot instead of initdb, migrations and seed
+    // (seconds of WebAssembly each): the catalog's here, and the BFF process's from a copy of the
+    // unpacked snapshot in its DATA_DIR (with CATALOG_URL set, npm start would make a new
+    // database the long way: it keeps the snapshot for a whole system in process).
+    catalogDb = await createDatabase({ dataDir: 'memory://', initialData: await seededSnapshot() });
     catalog = await startReferenceServices({ database: catalogDb, bus: createInProcessBus(), names: ['catalog'], seed: true });
     slowCatalog = await startFaultProxy(catalog.urls.catalog!);
     slowCatalog.inject({ kind: 'delay', ms: 300 });
+    dataDir = mkdtempSync(join(tmpdir(), 'mobile-bff-sigterm-'));
+    const snapshot = await seededSnapshotDirectory();
+    if (snapshot) cpSync(snapshot, join(dataDir, 'pglite'), { recursive: true });
     bff = startNode('dist/src/main.js', [], {
       PORT: String(await freePort()),
-      DATA_DIR: 'memory://',
+      DATA_DIR: dataDir,
       CATALOG_URL: slowCatalog.url,
       // Long enough that /ready and /health are both checked inside the window even on a busy machine.
       SHUTDOWN_DELAY_MS: '4000',
@@ -242,6 +251,7 @@ describe('SIGTERM under load (npm start)', () => {
     await slowCatalog?.close();
     await catalog?.stop();
     await catalogDb?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('fails /ready first, finishes every in-flight request, closes WebSockets with 1001 and exits with 0', async () => {

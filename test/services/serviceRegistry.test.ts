@@ -8,6 +8,7 @@ import { downstreamServices, serviceEnvName, serviceNames, type DownstreamServic
 import { createServiceApp } from '../../src/services/http/createServiceApp.js';
 import { referenceServices, type ReferenceService } from '../../src/services/referenceServices.js';
 import { startReferenceServices, type ReferenceServices } from '../../src/services/startReferenceServices.js';
+import { seededSnapshot } from '../../src/system/seededSnapshot.js';
 
 // Adding a downstream service is one registry entry (src/services/downstreamServices.ts; see
 // docs/adding-a-service.md): its environment variables, its start-up, its place in the downstream
@@ -69,7 +70,8 @@ describe('a service added to the registry', () => {
     let running: ReferenceServices<keyof typeof registry>;
     const bus = createInProcessBus();
     beforeAll(async () => {
-      database = await createDatabase({ dataDir: 'memory://' });
+      // From the seeded snapshot rather than initdb (seconds): the fixture migrates its own schema beside the others.
+      database = await createDatabase({ dataDir: 'memory://', initialData: await seededSnapshot() });
       running = await startReferenceServices({ database, bus, implementations, names: ['weather'] });
     });
     afterAll(async () => {

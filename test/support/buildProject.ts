@@ -5,8 +5,10 @@ import { promisify } from 'node:util';
 import { projectRoot } from '../../src/util/projectRoot.js';
 
 /**
- * `npm run build`, as `npm start` builds, one at a time across jest workers: two tsc runs at once
- * would write the same files under `dist/` while another test file's processes read them.
+ * dist/ up to date, as `npm start` brings it (src/runBuilt.mjs: compiled only when a source changed
+ * since the last build, without type checks: `npm run typecheck` does those), one at a time across
+ * jest workers: two tsc runs at once would write the same files under `dist/` while another test
+ * file's processes read them. Ten test files call this: only the first of a run compiles, if anything.
  */
 export async function buildProject(): Promise<void> {
   const lock = join(projectRoot(), 'dist', '.build-lock');
@@ -24,7 +26,7 @@ export async function buildProject(): Promise<void> {
     }
   }
   try {
-    await promisify(execFile)('npm', ['run', 'build', '--silent'], { cwd: projectRoot(), timeout: 180_000 });
+    await promisify(execFile)(process.execPath, ['src/runBuilt.mjs', '--build'], { cwd: projectRoot(), timeout: 180_000 });
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }

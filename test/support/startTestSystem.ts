@@ -1,6 +1,8 @@
 import { signDevToken } from '../../src/auth/index.js';
 import { loadConfig, type Config } from '../../src/config/loadConfig.js';
 import { serviceNames, type ServiceName } from '../../src/services/downstreamServices.js';
+import { createDatabase } from '../../src/db/index.js';
+import { seededSnapshot } from '../../src/system/seededSnapshot.js';
 import { startSystem, type System, type SystemOptions } from '../../src/system/startSystem.js';
 import { createTestDatabase } from './testDatabase.js';
 
@@ -43,10 +45,17 @@ export async function startTestSystem(env: Record<string, string> = {}, override
     ...env,
   });
   const config = { ...loaded, ...overrides };
+  // An embedded system with some services elsewhere (e.g. CATALOG_URL pointing at nothing) gets no
+  // seeded snapshot from startSystem, which keeps that for a whole system in process; it would
+  // run initdb (seconds of WebAssembly). Here it starts from the snapshot too: the services in
+  // process migrate and seed on top of it (no-ops), beside tables of the others that nothing reads.
+  const partial = !config.databaseUrl && config.dataDir === 'memory://' && !options.database && serviceNames.some((name) => config.services[name]);
+  const embedded = partial ? await createDatabase({ dataDir: 'memory://', initialData: await seededSnapshot() }) : undefined;
   let system: System;
   try {
-    system = await startSystem({ config, ...options });
+    system = await startSystem({ config, ...options, ...(embedded ? { database: embedded } : {}) });
   } catch (error) {
+    await embedded?.close();
     await database?.drop();
     throw error;
   }
@@ -83,6 +92,7 @@ export async function startTestSystem(env: Record<string, string> = {}, override
     },
     async stop() {
       await system.stop();
+      await embedded?.close();
       await database?.drop();
     },
   };

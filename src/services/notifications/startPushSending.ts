@@ -1,4 +1,4 @@
-import { generateKeyPairSync, createPrivateKey } from 'node:crypto';
+import { generateKeyPairSync, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Bus } from '../../bus/index.js';
@@ -66,6 +66,20 @@ function createLoop(name: string, step: () => Promise<boolean>, idleMs: () => Pr
   };
 }
 
+/**
+ * The stand-ins' signing keys (they check no signature): one pair per process, generated when first
+ * needed. A 2048-bit RSA key takes about half a second of CPU, which every start of the system
+ * paid again (the test suite starts it over a hundred times).
+ */
+let standInKeys: { apns: KeyObject; fcmPem: string } | undefined;
+function standInSigningKeys() {
+  standInKeys ??= {
+    apns: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+    fcmPem: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
+  return standInKeys;
+}
+
 async function transportsFor(config: PushConfig, logger: Logger) {
   const transports: Partial<Record<DevicePlatform, PushTransport>> = {};
   const standIns: PushStandIn[] = [];
@@ -76,7 +90,7 @@ async function transportsFor(config: PushConfig, logger: Logger) {
   } else if (config.standIns) {
     const standIn = await createApnsStandIn({ onPush: print });
     standIns.push(standIn);
-    transports.IOS = createApnsTransport({ url: standIn.url, timeoutMs: config.sendTimeoutMs, key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, keyId: 'DEVKEY0001', teamId: 'DEVTEAM001', topic: 'dev.mobilebff.app' });
+    transports.IOS = createApnsTransport({ url: standIn.url, timeoutMs: config.sendTimeoutMs, key: standInSigningKeys().apns, keyId: 'DEVKEY0001', teamId: 'DEVTEAM001', topic: 'dev.mobilebff.app' });
     logger.info({ url: standIn.url }, 'APNs: no APNS_KEY_FILE; sending to an in-process stand-in that logs each push');
   } else {
     logger.warn('APNs: APNS_KEY_FILE, APNS_KEY_ID, APNS_TEAM_ID and APNS_TOPIC are unset: iOS devices get no pushes');
@@ -87,7 +101,7 @@ async function transportsFor(config: PushConfig, logger: Logger) {
   } else if (config.standIns) {
     const standIn = await createFcmStandIn({ onPush: print });
     standIns.push(standIn);
-    const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const privateKey = standInSigningKeys().fcmPem;
     transports.ANDROID = createFcmTransport({ url: standIn.url, timeoutMs: config.sendTimeoutMs, account: { project_id: 'mobilebff-dev', client_email: 'push@mobilebff-dev.iam.gserviceaccount.com', private_key: privateKey, token_uri: standIn.tokenUri } });
     logger.info({ url: standIn.url }, 'FCM: no FCM_CREDENTIALS_FILE; sending to an in-process stand-in that logs each push');
   } else {
