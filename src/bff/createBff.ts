@@ -39,6 +39,7 @@ import { useIdempotency } from './plugins/useIdempotency.js';
 import { useIncrementalDelivery } from './plugins/useIncrementalDelivery.js';
 import { useInputValidation } from './plugins/useInputValidation.js';
 import { useMaskedErrorsWithRequestLog } from './plugins/useMaskedErrorsWithRequestLog.js';
+import { useRequestBodyLimit } from './plugins/useRequestBodyLimit.js';
 import { useMetricsEndpoint } from './plugins/useMetricsEndpoint.js';
 import { useMultipartSubscriptions } from './plugins/useMultipartSubscriptions.js';
 import { useOperationLimits } from './plugins/useOperationLimits.js';
@@ -285,12 +286,14 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
   if (production) plugins.push(useDisableIntrospection());
   else plugins.push(useClientSchemaEndpoint({ path: join(projectRoot(), 'schema/client/schema.graphqls') }));
   plugins.push(...extraPlugins);
+  plugins.push(useRequestBodyLimit(limits.maxBodyBytes));
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     extraParamNames: ['documentId'],
-    maxRequestBodySize: limits.maxBodyBytes,
+    // Counted by useRequestBodyLimit (the last plugin): yoga's own pipes every body through a stream.
+    maxRequestBodySize: false,
     // Off: every text document is parsed and validated again, as stock yoga without its cache.
     parserAndValidationCache: config.fastPaths,
     batching: limits.batchLimit > 0 ? { limit: limits.batchLimit } : false,

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { request } from 'node:http';
+import { connect } from 'node:net';
 import { signDevToken } from '../../src/auth/index.js';
 import { startTestSystem, type TestSystem } from '../support/startTestSystem.js';
 
@@ -11,6 +13,20 @@ function expectNoInternals(text: string) {
   expect(text).not.toMatch(/stack/i);
   expect(text).not.toMatch(/\bat [^"]*\(?[^"\s]+:\d+:\d+\)?/);
   expect(text).not.toMatch(/\.(ts|js):\d+/);
+}
+
+/** Sends `raw` bytes to the server of `url` on a fresh connection and resolves with what it answers (until it closes or 2 s pass idle). */
+function rawExchange(url: string, raw: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const socket = connect(Number(port), hostname, () => socket.write(raw));
+    socket.setEncoding('utf8');
+    socket.setTimeout(2_000, () => socket.end());
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+  });
 }
 
 async function post(url: string, body: string, headers: Record<string, string> = {}) {
@@ -91,6 +107,37 @@ describe('document limits (development mode: free-form text runs)', () => {
     expect(status).toBe(413);
     expect(body.errors).toEqual([{ message: 'Request body too large', extensions: { code: 'BAD_USER_INPUT' } }]);
     expectNoInternals(text);
+  });
+
+  it('refuses a chunked body (no Content-Length) over 100 KiB with 413 and BAD_USER_INPUT, counting it as it is read', async () => {
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(system.url, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.write('{"query":"{ __typename }","variables":{"padding":"');
+      // 1 MiB in 64 KiB chunks; the server may answer (and stop reading) before the last one.
+      const chunk = 'x'.repeat(64 * 1024);
+      let left = 16;
+      const next = () => {
+        if (left-- === 0) return void req.end('"}}');
+        if (req.write(chunk)) setImmediate(next);
+        else req.once('drain', next);
+      };
+      next();
+    });
+    expect(status).toBe(413);
+    expect(JSON.parse(text).errors).toEqual([{ message: 'Request body too large', extensions: { code: 'BAD_USER_INPUT' } }]);
+    expectNoInternals(text);
+  });
+
+  it('refuses an invalid Content-Length with 400', async () => {
+    const answer = await rawExchange(system.url, 'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1,1\r\n\r\n{}');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expectNoInternals(answer);
   });
 
   it('is alive after all of that: /health answers 200 and a query runs', async () => {
