@@ -1,14 +1,17 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitUntil } from '../support/waitUntil.js';
 import { startSystemBehindProxies, type SystemBehindProxies } from '../support/startSystemBehindProxies.js';
 
 // design.md §8: a circuit breaker per service. After repeated failures it opens and calls fail
 // fast, without reaching the service; after BREAKER_RESET_MS one probe goes through, and its
 // success closes the breaker.
 let system: SystemBehindProxies;
+// Long enough that the open breaker's five requests and a scrape fit in it on a machine whose cores
+// are busy (1 s did not); the tests wait for the half-open state, not for a fixed time.
+const RESET_MS = 5_000;
 beforeAll(async () => {
   // The response cache off: it reads the catalog's feed head at start, one more successful call in
   // the breaker's window, and these tests count the window's calls exactly.
-  system = await startSystemBehindProxies({ DOWNSTREAM_RETRIES: '0', BREAKER_MIN_REQUESTS: '4', BREAKER_ERROR_PERCENT: '50', BREAKER_RESET_MS: '1000', RESPONSE_CACHE: 'off' });
+  system = await startSystemBehindProxies({ DOWNSTREAM_RETRIES: '0', BREAKER_MIN_REQUESTS: '4', BREAKER_ERROR_PERCENT: '50', BREAKER_RESET_MS: String(RESET_MS), RESPONSE_CACHE: 'off' });
 });
 afterAll(() => system?.stop());
 
@@ -47,8 +50,7 @@ it('while open, fails catalog fields fast with DOWNSTREAM_UNAVAILABLE without a 
 });
 
 it('half-opens after BREAKER_RESET_MS; a failed probe opens it again', async () => {
-  await sleep(1_200);
-  expect(await breakerState('catalog')).toBe('half_open');
+  await waitUntil(async () => (await breakerState('catalog')) === 'half_open', { timeoutMs: 4 * RESET_MS, intervalMs: 100, what: 'the catalog breaker to half-open' });
   const before = system.proxies.catalog.received.length;
   await system.bff.gql(SCREEN, {}, { as: 'demo' });
   expect(system.proxies.catalog.received.length - before).toBe(1);
@@ -57,7 +59,7 @@ it('half-opens after BREAKER_RESET_MS; a failed probe opens it again', async () 
 
 it('closes after the catalog recovers: one successful probe, then every call goes through', async () => {
   system.proxies.catalog.heal();
-  await sleep(1_200);
+  await waitUntil(async () => (await breakerState('catalog')) === 'half_open', { timeoutMs: 4 * RESET_MS, intervalMs: 100, what: 'the catalog breaker to half-open' });
   const before = system.proxies.catalog.received.length;
   const probe = await system.bff.gql(SCREEN, {}, { as: 'demo' });
   expect(probe.body.errors).toBeUndefined();

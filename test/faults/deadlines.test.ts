@@ -34,10 +34,12 @@ describe('a slow catalog, with a 300 ms catalog deadline', () => {
   });
 });
 
-describe('a 1 s request budget, with 10 s service deadlines', () => {
+// 3 s: enough for the slow orders below and the BFF's own work on a machine whose cores are busy
+// (1 s was not), far below the services' 10 s deadlines and the stalled catalog's 20 s.
+describe('a 3 s request budget, with 10 s service deadlines', () => {
   let system: SystemBehindProxies;
   beforeAll(async () => {
-    system = await startSystemBehindProxies({ REQUEST_BUDGET_MS: '1000', DOWNSTREAM_TIMEOUT_MS: '10000', BREAKER_MIN_REQUESTS: '100000' });
+    system = await startSystemBehindProxies({ REQUEST_BUDGET_MS: '3000', DOWNSTREAM_TIMEOUT_MS: '10000', BREAKER_MIN_REQUESTS: '100000' });
   });
   afterAll(() => system?.stop());
   afterEach(() => {
@@ -49,7 +51,7 @@ describe('a 1 s request budget, with 10 s service deadlines', () => {
     const [{ body }, ms] = await timed(() => system.bff.gql('{ products(first: 2) { edges { node { name } } } }'));
     expect(body.data).toEqual({ products: null });
     expect(body.errors![0]).toMatchObject({ path: ['products'], extensions: { code: 'DOWNSTREAM_UNAVAILABLE' } });
-    expect(ms).toBeLessThan(5_000);
+    expect(ms).toBeLessThan(8_000);
   });
 
   it('gives a later level what is left of it: slow orders, then a stalled catalog, still answer within the budget', async () => {
@@ -61,6 +63,6 @@ describe('a 1 s request budget, with 10 s service deadlines', () => {
     expect(orders[0].node.number).toEqual(expect.any(String));
     expect(orders[0].node.lines[0].product).toBeNull();
     expect(new Set(body.errors!.map((e) => e.extensions?.code))).toEqual(new Set(['DOWNSTREAM_UNAVAILABLE']));
-    expect(ms).toBeLessThan(5_000);
+    expect(ms).toBeLessThan(8_000);
   });
 });
