@@ -273,7 +273,7 @@ async function main() {
     // The BFF again with one setting changed: the response cache on (its own row), FAST_PATHS=off (the ablation).
     for (const [server, name, env] of [
       ['bffCache', 'bff-response-cache', { RESPONSE_CACHE: 'on' }],
-      ['ablation', 'bff-fast-paths-off', { FAST_PATHS: 'off' }],
+      ['ablation', 'bff-fast-paths-off', { FAST_PATHS: 'off', RESPONSE_CACHE: 'off' }],
     ] as const) {
       if (!measured(server).length) continue;
       const bff = await startBff(name, serviceUrls, env);
