@@ -16,7 +16,7 @@ import type { Context } from './context.js';
 import { createSchema } from './createSchema.js';
 import { createDownstreamClient, type ServiceName } from './downstream/createDownstreamClient.js';
 import { createReadCoalescer } from './downstream/createReadCoalescer.js';
-import { maskError } from './errors/index.js';
+import { maskAndLog, maskError } from './errors/index.js';
 import { createIdempotencyStore, createRequestIdempotency } from './idempotency/index.js';
 import { clientAddress, createAdmission, createEventLoopMonitor, createMemoryRateLimiter, createRedisRateLimiter } from './limits/index.js';
 import { createLoaders } from './loaders/createLoaders.js';
@@ -350,11 +350,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
         onOperation: (operation, headers) => metrics.operations.inc({ operation: operation.name, ...clientLabelsOf(clientIdentityOf(headers)) }),
         context: contextFor,
         // The masking of useMaskedErrorsWithRequestLog, with the request's logger.
-        maskError: (error, log) => {
-          const masked = maskError((unexpected) => log.error({ err: unexpected }, 'unexpected error in a resolver'))(error) as GraphQLError;
-          if (masked !== error) log.debug(String(error));
-          return masked;
-        },
+        maskError: (error, log) => maskAndLog(log)(error) as GraphQLError,
         ...(config.corsOrigins === '*' || config.corsOrigins.length > 0 ? { corsAllows: corsAllows(config.corsOrigins) } : {}),
         maxBodyBytes: limits.maxBodyBytes,
         // The response cache, as usePersistedResponseCache runs it on yoga's path.

@@ -57,7 +57,8 @@ export interface DownstreamClientOptions<S extends string = ServiceName> {
 }
 
 const UNAVAILABLE_STATUSES = new Set([429, 502, 503, 504]);
-const TIMEOUT_ERRORS = new Set(['TimeoutError', 'AbortError', 'HeadersTimeoutError', 'BodyTimeoutError']);
+/** undici's own header and body timeouts (a deadline of ours ends a call with `CALL_DEADLINE`). */
+const TIMEOUT_ERRORS = new Set(['HeadersTimeoutError', 'BodyTimeoutError']);
 /** An attempt with less time than this left is not started: it could not succeed. */
 const MIN_ATTEMPT_MS = 10;
 /** undici checks its header and body timeouts every half second: a deadline this short or shorter gets a timer of its own. */

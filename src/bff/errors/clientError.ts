@@ -44,3 +44,17 @@ export function maskError(onUnexpected: (error: unknown) => void) {
     return new GraphQLError(UNEXPECTED, { nodes, path, extensions: { code: ErrorCode.InternalServerError } });
   };
 }
+
+/**
+ * `maskError` logging to a request's logger `log`, as yoga logs around its own masking: an
+ * unexpected error once at `error` with the original, and every error the mask changed at `debug`.
+ * The by-hash lane and `useMaskedErrorsWithRequestLog` (yoga's path) both mask with it.
+ */
+export function maskAndLog(log: { error(object: object, message: string): void; debug(message: string): void }) {
+  const mask = maskError((unexpected) => log.error({ err: unexpected }, 'unexpected error in a resolver'));
+  return (error: unknown): Error => {
+    const masked = mask(error);
+    if (masked !== error) log.debug(String(error));
+    return masked;
+  };
+}

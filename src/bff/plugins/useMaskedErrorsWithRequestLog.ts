@@ -2,7 +2,7 @@ import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import type { ExecutionResult } from 'graphql';
 import type { Logger } from 'pino';
 import type { Context } from '../context.js';
-import { maskError } from '../errors/clientError.js';
+import { maskAndLog } from '../errors/clientError.js';
 
 /**
  * Masks what resolvers throw unexpectedly (design.md §9: `INTERNAL_SERVER_ERROR`, the message
@@ -16,28 +16,22 @@ import { maskError } from '../errors/clientError.js';
  * used, its promise hook costs every promise the process makes.
  */
 export function useMaskedErrorsWithRequestLog({ logger }: { logger: Logger }): Plugin {
-  const maskerFor = (log: Logger) =>
-    maskError((error) => {
-      log.error({ err: error }, 'unexpected error in a resolver');
-      log.debug(String(error));
-    });
-  const handlerFor = (context: Context) => {
-    const mask = maskerFor(context.log ?? logger);
+  const handlerFor = (mask: (error: unknown) => Error) => {
     return ({ result, setResult }: { result: ExecutionResult; setResult: (result: ExecutionResult) => void }) => {
       if (result.errors?.length) setResult({ ...result, errors: result.errors.map((error) => mask(error)) as unknown as ExecutionResult['errors'] });
     };
   };
   return {
     onExecute({ args }) {
-      const handle = handlerFor(args.contextValue as unknown as Context);
+      const handle = handlerFor(maskAndLog((args.contextValue as unknown as Context).log ?? logger));
       return { onExecuteDone: (payload) => handleStreamOrSingleExecutionResult(payload, handle) };
     },
     onSubscribe({ args }) {
-      const context = args.contextValue as unknown as Context;
-      const handle = handlerFor(context);
+      const mask = maskAndLog((args.contextValue as unknown as Context).log ?? logger);
+      const handle = handlerFor(mask);
       return {
         onSubscribeResult: (payload) => handleStreamOrSingleExecutionResult(payload, handle),
-        onSubscribeError: ({ error, setError }) => setError(maskerFor(context.log ?? logger)(error)),
+        onSubscribeError: ({ error, setError }) => setError(mask(error)),
       };
     },
   };
