@@ -87,9 +87,12 @@ async function buildSeededSnapshot(): Promise<Uint8Array<ArrayBuffer>> {
 /**
  * The snapshot as a Blob (what PGlite's `loadDataDir` takes) that hands its bytes to `arrayBuffer()`
  * directly: Node 20 reads a Blob back through a chunked stream and joins the chunks, about 0.6 s of
- * CPU for these 40 MB on every new database; a copy of the bytes takes milliseconds. Same bytes.
- * Nor does it copy them into a native Blob up front (another 40 MB copy at every new database):
- * the few Blob methods PGlite does not use read from one made when first needed.
+ * CPU for these 40 MB on every new database. Nor does it copy them: not into a native Blob up
+ * front, nor at `arrayBuffer()`, whose result is these bytes themselves and must be only read
+ * (PGlite's `loadDataDir` copies each file out of it; fresh 40 MB copies cost a few tenths of a
+ * second each on a busy machine, mostly page faults). The bytes are this snapshot's alone: read
+ * from the file for each new database, or built, and shared only by databases created at once.
+ * The few Blob methods PGlite does not use read from a native Blob made when first needed.
  */
 class SnapshotBlob extends Blob {
   readonly #bytes: Uint8Array<ArrayBuffer>;
@@ -109,7 +112,8 @@ class SnapshotBlob extends Blob {
   }
 
   override async arrayBuffer(): Promise<ArrayBuffer> {
-    return new Uint8Array(this.#bytes).buffer;
+    const bytes = this.#bytes;
+    return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
   }
 
   override async bytes(): Promise<Uint8Array<ArrayBuffer>> {
