@@ -74,12 +74,26 @@ interface Watched {
   stop: (reason: Error) => void;
 }
 
-/** A service's whole answer: status, raw headers (name, value, …), body text. */
+/**
+ * A service's whole answer as it comes off the socket: its status, the body's chunks (decoded
+ * and parsed by `parseChunks`) and, for the statuses that mean "unavailable", its `Retry-After`.
+ *
+ * The body is decoded and parsed in the caller's continuation, not in undici's completion
+ * callback (which runs inside its llhttp parser, called from WebAssembly): measured on the
+ * orders screen (issue 15, V8's sampling heap profiler keeping only objects that outlived a
+ * scavenge), whatever was made in that callback — the 25 KB text, or the parsed tree when it was
+ * parsed there — was promoted to the old generation (~20–25 KB per request, ~2× the promotion
+ * and the scavenging time of a server parsing in the continuation), and what is made in the
+ * continuation dies young. The raw header buffers are not kept either.
+ */
 interface Exchange {
   statusCode: number;
-  rawHeaders: Buffer[];
-  text: string;
+  chunks: Buffer[];
+  retryAfter: string | undefined;
 }
+
+/** The body of an answer that is not JSON. */
+const INVALID_JSON: unique symbol = Symbol('invalid JSON');
 
 /** The value of header `name` (lower case) in undici's raw headers, or undefined. */
 function headerOf(rawHeaders: Buffer[], name: string): string | undefined {
@@ -87,6 +101,18 @@ function headerOf(rawHeaders: Buffer[], name: string): string | undefined {
     if (rawHeaders[i]!.length === name.length && rawHeaders[i]!.toString('latin1').toLowerCase() === name) return rawHeaders[i + 1]!.toString('latin1');
   }
   return undefined;
+}
+
+/** The body's chunks decoded and parsed, `undefined` when empty, `INVALID_JSON` when not JSON. */
+function parseChunks(chunks: Buffer[]): unknown {
+  if (chunks.length === 0) return undefined;
+  const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return INVALID_JSON;
+  }
 }
 
 /** The deadline of one attempt: `ms` from its start; `precise` when it needs a timer of its own. */
@@ -162,14 +188,14 @@ export function createDownstreamClient<S extends string = ServiceName>({ urls, t
       status = String(response.statusCode);
       afterCall?.({ service, route, status: response.statusCode });
       if (UNAVAILABLE_STATUSES.has(response.statusCode)) {
-        throw new DownstreamUnavailableError(service, `HTTP ${response.statusCode}`, { retryable: true, retryAfterMs: parseRetryAfter(headerOf(response.rawHeaders, 'retry-after')) });
+        throw new DownstreamUnavailableError(service, `HTTP ${response.statusCode}`, { retryable: true, retryAfterMs: parseRetryAfter(response.retryAfter) });
       }
-      const parsed: unknown = response.text ? JSON.parse(response.text) : undefined;
+      const parsed = parseChunks(response.chunks);
+      if (parsed === INVALID_JSON) throw new DownstreamResponseError(service, route, response.statusCode, 'invalid JSON');
       if (!expect.includes(response.statusCode)) throw new DownstreamResponseError(service, route, response.statusCode, parsed);
       return { status: response.statusCode, body: parsed as T };
     } catch (error) {
       if (error instanceof DownstreamUnavailableError || error instanceof DownstreamResponseError) throw error;
-      if (error instanceof SyntaxError) throw new DownstreamResponseError(service, route, Number(status) || 0, 'invalid JSON');
       if (error === CALL_DEADLINE || TIMEOUT_ERRORS.has((error as { name?: string }).name ?? '')) {
         status = 'timeout';
         throw new DownstreamUnavailableError(service, `no answer within ${deadline.ms} ms`, { countsAsFailure: deadline.ms >= timeouts[service] });
@@ -183,7 +209,7 @@ export function createDownstreamClient<S extends string = ServiceName>({ urls, t
   /**
    * One request and its whole answer, on undici's `dispatch` (what its `request` is built on),
    * without the readable stream, header object and abort plumbing `request` makes for every
-   * answer: the body's chunks are kept and decoded once at the end. The service's timeout is
+   * answer: the body's chunks are kept, then decoded and parsed once at the end (see `Exchange`). The service's timeout is
    * undici's own header and body timeout, and the sweep of calls in flight ends a body that
    * trickles past the deadline; a precise deadline is a timer of its own.
    */
@@ -206,7 +232,7 @@ export function createDownstreamClient<S extends string = ServiceName>({ urls, t
         if (watched) inFlight.delete(watched);
       };
       let statusCode = 0;
-      let rawHeaders: Buffer[] = [];
+      let retryAfter: string | undefined;
       const chunks: Buffer[] = [];
       agent.dispatch(
         { origin, path, method, headers, body: body ?? null, headersTimeout: timeout, bodyTimeout: timeout },
@@ -219,7 +245,7 @@ export function createDownstreamClient<S extends string = ServiceName>({ urls, t
             // 1xx informational answers come before the real one.
             if (code >= 200) {
               statusCode = code;
-              rawHeaders = raw;
+              if (UNAVAILABLE_STATUSES.has(code)) retryAfter = headerOf(raw, 'retry-after');
             }
             return true;
           },
@@ -229,8 +255,7 @@ export function createDownstreamClient<S extends string = ServiceName>({ urls, t
           },
           onComplete() {
             done();
-            const text = chunks.length === 0 ? '' : chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-            resolve({ statusCode, rawHeaders, text });
+            resolve({ statusCode, chunks, retryAfter });
           },
           onError(error: Error) {
             done();
