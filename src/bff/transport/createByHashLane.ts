@@ -132,6 +132,13 @@ export function regularMediaType(accept: string | undefined): string | null {
   return chosen;
 }
 
+/** An answer about to be written: status, headers (lowercase names), body (`null`: none, as a 304). */
+interface LaneResponse {
+  status: number;
+  headers: HeaderMap;
+  body: string | Uint8Array | null;
+}
+
 /** What a request carries, once read: its parameters and where its `documentId` came from. */
 interface LaneParams {
   params: Record<string, unknown>;
@@ -210,17 +217,21 @@ export function createByHashLane(options: ByHashLaneOptions) {
     const viewer = options.authenticate(headers.get('authorization'));
     viewer.catch(() => undefined);
     let verdict: ClientVerdict | undefined;
-    const respond = (response: { status: number; headers: Record<string, string>; body: string | Uint8Array | null }) => {
+    const respond = (response: LaneResponse) => {
       res.statusCode = response.status;
-      for (const name in response.headers) res.setHeader(name, response.headers[name]!);
+      for (const [name, value] of response.headers.entries()) res.setHeader(name, value);
       res.end(response.body ?? undefined);
     };
-    const finish = async (plain: { status: number; headers: Record<string, string>; body: string }, hasErrors: boolean, operation?: PersistedOperation, staleAge?: number) => {
-      respond(await responseSteps(plain, hasErrors, operation, staleAge));
+    const finish = (plain: { status: number; headers: Record<string, string>; body: string }, hasErrors: boolean, operation?: PersistedOperation, staleAge?: number): void | Promise<void> => {
+      const response = responseSteps(plain, hasErrors, operation, staleAge);
+      // Only a compressed answer waits for anything. (Not `instanceof Promise`: node's zlib promises
+      // come from another realm than this module's under jest's VM modules.)
+      if ('then' in response) return response.then(respond);
+      respond(response);
     };
 
     /** yoga's onResponse steps, in its plugins' order: CORS, the version gate's headers, HTTP caching, compression. */
-    async function responseSteps(plain: { status: number; headers: Record<string, string>; body: string }, hasErrors: boolean, operation?: PersistedOperation, staleAge?: number) {
+    function responseSteps(plain: { status: number; headers: Record<string, string>; body: string }, hasErrors: boolean, operation?: PersistedOperation, staleAge?: number): LaneResponse | Promise<LaneResponse> {
       const out = new HeaderMap(plain.headers);
       let body: string | Uint8Array | null = plain.body;
       let status = plain.status;
@@ -258,13 +269,14 @@ export function createByHashLane(options: ByHashLaneOptions) {
         const encoding = chooseEncoding(headers.get('accept-encoding'));
         if (encoding && Number(out.get('content-length')) >= compressionThreshold) {
           out.append('vary', 'Accept-Encoding');
-          const compressed = await compress(Buffer.from(body), encoding);
-          out.set('content-encoding', encoding);
-          out.set('content-length', String(compressed.length));
-          body = compressed;
+          return compress(Buffer.from(body), encoding).then((compressed) => {
+            out.set('content-encoding', encoding);
+            out.set('content-length', String(compressed.length));
+            return { status, headers: out, body: compressed };
+          });
         }
       }
-      return { status, headers: Object.fromEntries(out.entries()), body };
+      return { status, headers: out, body };
     }
 
     /** An error before execution, as yoga answers it: masked, coded, serialized by its result processor. */
