@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
 import { migrateBff } from '../bff/createBff.js';
 import { createInProcessBus } from '../bus/index.js';
@@ -20,8 +19,11 @@ import { projectRoot } from '../util/projectRoot.js';
 // the CPU. The migrations still run on top of it at start (no-ops); the seed does not.
 // test/system/seededSnapshot.test.ts holds it to being the database the long way makes.
 
-/** Bump when what the snapshot holds changes in a way the hashed inputs do not show. */
-const FORMAT = 1;
+/**
+ * Bump when what the snapshot holds, or how it is stored, changes in a way the hashed inputs do not
+ * show. 2: an uncompressed tarball (gunzip cost a quarter of a second at every new database).
+ */
+const FORMAT = 2;
 
 /** Every file of every `migrations` folder under src/, as path and content, sorted. */
 function migrationFiles(dir: string): string[] {
@@ -85,19 +87,64 @@ async function buildSeededSnapshot(): Promise<Uint8Array<ArrayBuffer>> {
 /**
  * The snapshot as a Blob (what PGlite's `loadDataDir` takes) that hands its bytes to `arrayBuffer()`
  * directly: Node 20 reads a Blob back through a chunked stream and joins the chunks, about 0.6 s of
- * CPU for these 40 MB on every new database; a copy of the bytes takes milliseconds. Same bytes.
+ * CPU for these 40 MB on every new database. Nor does it copy them: not into a native Blob up
+ * front, nor at `arrayBuffer()`, whose result is these bytes themselves and must be only read
+ * (PGlite's `loadDataDir` copies each file out of it; fresh 40 MB copies cost a few tenths of a
+ * second each on a busy machine, mostly page faults). The bytes are this snapshot's alone: read
+ * from the file for each new database, or built, and shared only by databases created at once.
+ * The few Blob methods PGlite does not use read from a native Blob made when first needed.
  */
 class SnapshotBlob extends Blob {
   readonly #bytes: Uint8Array<ArrayBuffer>;
+  #blob: Blob | undefined;
 
   constructor(bytes: Uint8Array<ArrayBuffer>) {
-    super([bytes]);
+    super([]);
     this.#bytes = bytes;
   }
 
-  override async arrayBuffer(): Promise<ArrayBuffer> {
-    return new Uint8Array(this.#bytes).buffer;
+  #native(): Blob {
+    return (this.#blob ??= new Blob([this.#bytes]));
   }
+
+  override get size(): number {
+    return this.#bytes.byteLength;
+  }
+
+  override async arrayBuffer(): Promise<ArrayBuffer> {
+    const bytes = this.#bytes;
+    return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
+  }
+
+  override async bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    return new Uint8Array(this.#bytes);
+  }
+
+  override async text(): Promise<string> {
+    return new TextDecoder().decode(this.#bytes);
+  }
+
+  override slice(start?: number, end?: number, contentType?: string): Blob {
+    return this.#native().slice(start, end, contentType);
+  }
+
+  override stream(): ReturnType<Blob['stream']> {
+    return this.#native().stream();
+  }
+}
+
+/**
+ * Whether `bytes` look like a whole tar archive: a multiple of 512 bytes, a first header whose
+ * checksum is right, two zero blocks at the end. The cache file is written under another name and
+ * renamed, so it is never half written; this catches a file damaged or replaced since.
+ */
+function isTarball(bytes: Uint8Array): boolean {
+  if (bytes.byteLength < 1536 || bytes.byteLength % 512 !== 0) return false;
+  if (bytes.subarray(bytes.byteLength - 1024).some((b) => b !== 0)) return false;
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : bytes[i]!;
+  const recorded = parseInt(Buffer.from(bytes.subarray(148, 156)).toString('latin1').replace(/\0.*$/s, '').trim(), 8);
+  return recorded === sum;
 }
 
 /** Snapshots being read or built in this process, by file. */
@@ -109,17 +156,19 @@ const defaultCacheDir = () => join(projectRoot(), 'node_modules', '.cache', 'mob
  * A PGlite data directory with every reference service's and the BFF's migrations applied and the
  * demo data seeded, for `createDatabase({ initialData })`. Read from the cache folder when it
  * holds one for the current migrations and seed; otherwise built (seconds) and stored there
- * (gzip), replacing older ones. A cache folder that cannot be written only costs the next process
- * the build again.
+ * (an uncompressed tarball, 40 MB: read in milliseconds, where gunzip took a quarter of a second
+ * at every new database), replacing older ones. A cache folder that cannot be written only costs
+ * the next process the build again.
  */
 export function seededSnapshot({ cacheDir = defaultCacheDir() }: { cacheDir?: string } = {}): Promise<Blob> {
   const key = seededSnapshotKey();
-  const file = join(cacheDir, `pglite-seeded-${key}.tar.gz`);
+  const file = join(cacheDir, `pglite-seeded-${key}.tar`);
   let snapshot = built.get(file);
   if (!snapshot) {
     snapshot = (async () => {
       try {
-        return new SnapshotBlob(gunzipSync(readFileSync(file)));
+        const cached = readFileSync(file);
+        if (isTarball(cached)) return new SnapshotBlob(new Uint8Array(cached.buffer, cached.byteOffset, cached.byteLength) as Uint8Array<ArrayBuffer>);
       } catch {
         // Not cached yet (or unreadable): build it.
       }
@@ -128,7 +177,7 @@ export function seededSnapshot({ cacheDir = defaultCacheDir() }: { cacheDir?: st
         mkdirSync(cacheDir, { recursive: true });
         // Written under a name of its own and renamed: processes building at once never see half a file.
         const partial = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.partial`;
-        writeFileSync(partial, gzipSync(tar, { level: 1 }));
+        writeFileSync(partial, tar);
         renameSync(partial, file);
         for (const name of readdirSync(cacheDir)) {
           if (name.startsWith('pglite-seeded-') && !name.includes(key) && !name.endsWith('.partial')) rmSync(join(cacheDir, name), { recursive: true, force: true });

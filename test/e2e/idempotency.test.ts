@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signDevToken } from '../../src/auth/index.js';
 import { buildProject } from '../support/buildProject.js';
-import { freePort, startNode, startServicesProcess, type RunningProcess } from '../support/processes.js';
+import { startNode, startServicesProcess, type RunningProcess } from '../support/processes.js';
 import { createTestDatabase } from '../support/testDatabase.js';
 
 // Idempotent placeOrder across real processes: two BFF instances on one PostgreSQL, and a BFF
@@ -62,7 +62,7 @@ withServer('two BFF processes on one PostgreSQL', () => {
     services = started.services;
     ordersUrl = started.urls.orders;
     const env = { DATABASE_URL: database.url, ...started.serviceEnv, LOG_LEVEL: 'warn' };
-    bffs = [startBff({ ...env, PORT: String(await freePort()) }), startBff({ ...env, PORT: String(await freePort()) })];
+    bffs = [startBff({ ...env, PORT: '0' }), startBff({ ...env, PORT: '0' })];
     urls = await Promise.all(bffs.map(urlOf));
   }, 90_000);
 
@@ -111,7 +111,7 @@ function crashAfterOrdersCommitted(setUp: () => Promise<{ env: Record<string, st
   });
 
   it('the BFF is killed after the orders service committed: the client gets no answer', async () => {
-    bff = startBff({ ...env, PORT: String(await freePort()), BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE: 'POST /orders' });
+    bff = startBff({ ...env, PORT: '0', BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE: 'POST /orders' });
     const url = await urlOf(bff);
     await expect(post(url, PLACE_ORDER, { input }, sub)).rejects.toThrow();
     await bff.exited;
@@ -119,7 +119,7 @@ function crashAfterOrdersCommitted(setUp: () => Promise<{ env: Record<string, st
   }, 90_000);
 
   it('after a restart, the retry with the same key answers the order the dead process placed, and it is the only one', async () => {
-    bff = startBff({ ...env, PORT: String(await freePort()) });
+    bff = startBff({ ...env, PORT: '0' });
     const url = await urlOf(bff);
     placed = await ordersOf(sub, url);
     expect(placed).toHaveLength(1);
@@ -182,7 +182,7 @@ withServer('crash between the downstream write and the stored outcome: PostgreSQ
 
 describe('the crash hook', () => {
   it('refuses to start outside NODE_ENV=test', async () => {
-    const bad = startBff({ DATA_DIR: 'memory://', PORT: String(await freePort()), BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE: 'POST /orders' });
+    const bad = startBff({ DATA_DIR: 'memory://', PORT: '0', BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE: 'POST /orders' });
     expect(await bad.exited).toBe(1);
     expect(bad.output()).toMatch(/BFF_TEST_CRASH_AFTER_DOWNSTREAM_WRITE: a test hook, only allowed when NODE_ENV=test/);
   }, 30_000);

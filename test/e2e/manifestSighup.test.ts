@@ -2,7 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildProject } from '../support/buildProject.js';
 import { operation, writeManifests, type ManifestOperation } from '../support/apolloManifest.js';
-import { freePort, startNode, type RunningProcess } from '../support/processes.js';
+import { startNode, type RunningProcess } from '../support/processes.js';
 
 // `kill -HUP` reloads the manifest folder of a running server (npm start), validated as at start.
 const CATALOG = operation('CatalogPage', 'query', 'query CatalogPage($first: Int) { products(first: $first) { edges { node { id name } } } }');
@@ -15,7 +15,7 @@ let url: string;
 beforeAll(async () => {
   await buildProject();
   dir = writeManifests({ 'shop-ios-1.0.0.json': [CATALOG] });
-  bff = startNode('dist/src/main.js', [], { PORT: String(await freePort()), DATA_DIR: 'memory://', PERSISTED_OPERATIONS: 'require', PERSISTED_QUERIES_DIR: dir, LOG_LEVEL: 'info' });
+  bff = startNode('dist/src/main.js', [], { PORT: '0', DATA_DIR: 'memory://', PERSISTED_OPERATIONS: 'require', PERSISTED_QUERIES_DIR: dir, LOG_LEVEL: 'info' });
   [, url] = (await bff.waitFor(/GraphiQL: (http:\/\/\S+\/graphql)/)) as unknown as [string, string];
 }, 200_000);
 afterAll(async () => {

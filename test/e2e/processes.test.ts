@@ -42,7 +42,7 @@ describe('npm start (embedded: PGlite, in-process services, development mode)', 
   });
 
   it('prints the GraphiQL URL and a dev token that answers the home query', async () => {
-    bff = startNode('dist/src/main.js', [], { PORT: String(await freePort()), DATA_DIR: dataDir });
+    bff = startNode('dist/src/main.js', [], { PORT: '0', DATA_DIR: dataDir });
     const [, url] = await bff.waitFor(/GraphiQL: (http:\/\/\S+\/graphql)/);
     const [, token] = await bff.waitFor(/Authorization: Bearer (\S+)/);
 
@@ -60,7 +60,7 @@ describe('npm start (embedded: PGlite, in-process services, development mode)', 
 
   it('stops on SIGTERM with exit code 0, and keeps its data and seeds nothing twice on restart', async () => {
     expect(await bff!.stop('SIGTERM')).toBe(0);
-    bff = startNode('dist/src/main.js', [], { PORT: String(await freePort()), DATA_DIR: dataDir });
+    bff = startNode('dist/src/main.js', [], { PORT: '0', DATA_DIR: dataDir });
     const [, url] = await bff.waitFor(/GraphiQL: (http:\/\/\S+\/graphql)/);
     const { body } = await post(url!, ORDERS_QUERY, await signDevToken({ sub: 'demo' }));
     expect(body.errors).toBeUndefined();
@@ -143,7 +143,7 @@ withServer('production topology: services and BFF as separate processes, NODE_EN
     bff = startNode('dist/src/main.js', [], {
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
-      PORT: String(await freePort()),
+      PORT: '0',
       // Its own port for /metrics (9464 by default), free here: other test files run BFFs too.
       METRICS_PORT: String(metricsPort),
       DATABASE_URL: database.url,
@@ -237,7 +237,7 @@ describe('SIGTERM under load (npm start)', () => {
     const snapshot = await seededSnapshotDirectory();
     if (snapshot) cpSync(snapshot, join(dataDir, 'pglite'), { recursive: true });
     bff = startNode('dist/src/main.js', [], {
-      PORT: String(await freePort()),
+      PORT: '0',
       DATA_DIR: dataDir,
       CATALOG_URL: slowCatalog.url,
       // Long enough that /ready and /health are both checked inside the window even on a busy machine.

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { loadConfig } from '../../src/config/loadConfig.js';
 import { projectRoot } from '../../src/util/projectRoot.js';
 import { buildProject } from '../support/buildProject.js';
-import { freePort, startNode, type RunningProcess } from '../support/processes.js';
+import { startNode, type RunningProcess } from '../support/processes.js';
 
 // Development output is for a person at a terminal; anything else (a pipe, a log collector,
 // production) gets JSON lines.
@@ -82,7 +82,7 @@ describe('npm start in development', () => {
   const query = (url: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ products(first: 1) { edges { node { name } } } }' }) });
 
   it('prints every in-process service\'s URL, which answers', async () => {
-    const bff: RunningProcess = startNode('dist/src/main.js', [], { PORT: String(await freePort()), DATA_DIR: 'memory://' });
+    const bff: RunningProcess = startNode('dist/src/main.js', [], { PORT: '0', DATA_DIR: 'memory://' });
     running.push(bff);
     await bff.waitFor(/GraphiQL:/);
     for (const name of ['users', 'catalog', 'orders']) {
@@ -92,7 +92,7 @@ describe('npm start in development', () => {
   }, 120_000);
 
   it('writes readable one-line entries on a terminal', async () => {
-    const bff = startOnTerminal({ PORT: String(await freePort()), DATA_DIR: 'memory://' });
+    const bff = startOnTerminal({ PORT: '0', DATA_DIR: 'memory://' });
     const [, url] = await bff.waitFor(/GraphiQL: (http:\/\/\S+\/graphql)/);
     expect((await query(url!)).status).toBe(200);
     const [line] = await bff.waitFor(/^.*"path":"\/graphql".*$/m);
@@ -101,7 +101,7 @@ describe('npm start in development', () => {
   }, 120_000);
 
   it('writes JSON lines when stdout is not a terminal', async () => {
-    const bff = startNode('dist/src/main.js', [], { PORT: String(await freePort()), DATA_DIR: 'memory://' });
+    const bff = startNode('dist/src/main.js', [], { PORT: '0', DATA_DIR: 'memory://' });
     running.push(bff);
     const [, url] = await bff.waitFor(/GraphiQL: (http:\/\/\S+\/graphql)/);
     expect((await query(url!)).status).toBe(200);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { signDevToken } from '../../src/auth/index.js';
 import { projectRoot } from '../../src/util/projectRoot.js';
 import { buildProject } from '../support/buildProject.js';
-import { freePort, startNode, type RunningProcess } from '../support/processes.js';
+import { startNode, type RunningProcess } from '../support/processes.js';
 import { startPushDoubles, type PushDoubles } from '../support/pushStandIns.js';
 import { createTestDatabase } from '../support/testDatabase.js';
 import { waitUntil } from '../support/waitUntil.js';
@@ -33,7 +33,7 @@ beforeAll(async () => {
   doubles = await startPushDoubles();
   const { FCM_CA_FILE: _notGiven, PUSH_POKE_WINDOW_MS: _default, ...env } = doubles.env;
   if (process.env.DATABASE_URL) testDb = await createTestDatabase(process.env.DATABASE_URL);
-  bff = startNode('dist/src/main.js', [], { ...env, PORT: String(await freePort()), DATA_DIR: 'memory://', ...(testDb ? { DATABASE_URL: testDb.url } : {}) });
+  bff = startNode('dist/src/main.js', [], { ...env, PORT: '0', DATA_DIR: 'memory://', ...(testDb ? { DATABASE_URL: testDb.url } : {}) });
   [, graphqlUrl] = (await bff.waitFor(/GraphiQL: (http:\/\/\S+\/graphql)/, 120_000)) as unknown as [string, string];
   [, ordersUrl] = (await bff.waitFor(/orders service:\s+(http:\/\/\S+)/)) as unknown as [string, string];
   [, notificationsUrl] = (await bff.waitFor(/notifications service:\s+(http:\/\/\S+)/)) as unknown as [string, string];

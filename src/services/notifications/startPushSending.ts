@@ -1,4 +1,5 @@
-import { generateKeyPairSync, createPrivateKey, type KeyObject } from 'node:crypto';
+import { generateKeyPair, createPrivateKey, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Bus } from '../../bus/index.js';
@@ -67,17 +68,37 @@ function createLoop(name: string, step: () => Promise<boolean>, idleMs: () => Pr
 }
 
 /**
- * The stand-ins' signing keys (they check no signature): one pair per process, generated when first
- * needed. A 2048-bit RSA key takes about half a second of CPU, which every start of the system
- * paid again (the test suite starts it over a hundred times).
+ * The stand-ins' signing keys (they check no signature): one pair per process, generated (off the
+ * event loop) when the first push is sent. A 2048-bit RSA key takes about half a second of CPU,
+ * which every start of the system paid again (the test suite starts it over a hundred times, and
+ * most of those starts send no push).
  */
-let standInKeys: { apns: KeyObject; fcmPem: string } | undefined;
+let standInKeys: Promise<{ apns: KeyObject; fcmPem: string }> | undefined;
 function standInSigningKeys() {
-  standInKeys ??= {
-    apns: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
-    fcmPem: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-  };
+  standInKeys ??= (async () => {
+    const [ec, rsa] = await Promise.all([promisify(generateKeyPair)('ec', { namedCurve: 'P-256' }), promisify(generateKeyPair)('rsa', { modulusLength: 2048 })]);
+    return { apns: ec.privateKey, fcmPem: rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+  })();
+  // A failed generation is tried again by the next push, not remembered.
+  standInKeys.catch(() => (standInKeys = undefined));
   return standInKeys;
+}
+
+/** A transport made when its first push is sent (a stand-in's, whose key is generated then). */
+function onFirstSend(platform: DevicePlatform, make: () => Promise<PushTransport>): PushTransport {
+  let made: Promise<PushTransport> | undefined;
+  return {
+    platform,
+    async send(message) {
+      made ??= make();
+      made.catch(() => (made = undefined));
+      return (await made).send(message);
+    },
+    async close() {
+      const transport = await made?.catch(() => undefined);
+      await transport?.close();
+    },
+  };
 }
 
 async function transportsFor(config: PushConfig, logger: Logger) {
@@ -90,7 +111,9 @@ async function transportsFor(config: PushConfig, logger: Logger) {
   } else if (config.standIns) {
     const standIn = await createApnsStandIn({ onPush: print });
     standIns.push(standIn);
-    transports.IOS = createApnsTransport({ url: standIn.url, timeoutMs: config.sendTimeoutMs, key: standInSigningKeys().apns, keyId: 'DEVKEY0001', teamId: 'DEVTEAM001', topic: 'dev.mobilebff.app' });
+    transports.IOS = onFirstSend('IOS', async () =>
+      createApnsTransport({ url: standIn.url, timeoutMs: config.sendTimeoutMs, key: (await standInSigningKeys()).apns, keyId: 'DEVKEY0001', teamId: 'DEVTEAM001', topic: 'dev.mobilebff.app' }),
+    );
     logger.info({ url: standIn.url }, 'APNs: no APNS_KEY_FILE; sending to an in-process stand-in that logs each push');
   } else {
     logger.warn('APNs: APNS_KEY_FILE, APNS_KEY_ID, APNS_TEAM_ID and APNS_TOPIC are unset: iOS devices get no pushes');
@@ -101,8 +124,9 @@ async function transportsFor(config: PushConfig, logger: Logger) {
   } else if (config.standIns) {
     const standIn = await createFcmStandIn({ onPush: print });
     standIns.push(standIn);
-    const privateKey = standInSigningKeys().fcmPem;
-    transports.ANDROID = createFcmTransport({ url: standIn.url, timeoutMs: config.sendTimeoutMs, account: { project_id: 'mobilebff-dev', client_email: 'push@mobilebff-dev.iam.gserviceaccount.com', private_key: privateKey, token_uri: standIn.tokenUri } });
+    transports.ANDROID = onFirstSend('ANDROID', async () =>
+      createFcmTransport({ url: standIn.url, timeoutMs: config.sendTimeoutMs, account: { project_id: 'mobilebff-dev', client_email: 'push@mobilebff-dev.iam.gserviceaccount.com', private_key: (await standInSigningKeys()).fcmPem, token_uri: standIn.tokenUri } }),
+    );
     logger.info({ url: standIn.url }, 'FCM: no FCM_CREDENTIALS_FILE; sending to an in-process stand-in that logs each push');
   } else {
     logger.warn('FCM: FCM_CREDENTIALS_FILE is unset: Android devices get no pushes');
