@@ -64,7 +64,7 @@ export function refuseUpgradeRequired(verdict: ClientVerdict, headers: Pick<Head
   });
 }
 
-/** A result with the sunset date in `extensions.sunset`, without the compiled serializer (`stringify`) compiled queries attach: it writes data and errors only. */
+/** A result with the sunset date in `extensions.sunset`, without a `stringify` of its own (one written for data and errors only would drop it). */
 export function withSunsetNotice({ stringify: _stringify, ...result }: ExecutionResult & { stringify?: unknown }, verdict: Extract<ClientVerdict, { kind: 'sunset' }>): ExecutionResult {
   return { ...result, extensions: { ...result.extensions, sunset: verdict.notice.date } };
 }

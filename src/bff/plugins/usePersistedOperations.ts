@@ -54,13 +54,11 @@ export function persistedOperationOf(params: unknown): PersistedOperation | unde
 }
 
 /**
- * Runs a compiled persisted query (the plugin's executor, and the by-hash lane's). Yoga serializes
- * a result with its own `stringify` when it has one; with errors, JSON.stringify.
+ * Runs a compiled persisted query (the plugin's executor, and the by-hash lane's). Its result is
+ * serialized by JSON.stringify, as any (see compilePersistedQueries).
  */
 export function runCompiled(query: CompiledQuery, rootValue: unknown, contextValue: unknown, variableValues: unknown): ExecutionResult | Promise<ExecutionResult> {
-  const withSerializer = (result: ExecutionResult) => (result.errors?.length ? result : Object.assign(result, { stringify: query.stringify }));
-  const result = query.query(rootValue, contextValue, variableValues as Record<string, unknown> | null | undefined);
-  return result instanceof Promise ? result.then(withSerializer) : withSerializer(result);
+  return query.query(rootValue, contextValue, variableValues as Record<string, unknown> | null | undefined);
 }
 
 const paramsOf = (context: unknown) => (context as { params?: unknown }).params;

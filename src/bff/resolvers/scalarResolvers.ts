@@ -19,12 +19,6 @@ function parseSyncToken(value: unknown): string {
   return value;
 }
 
-/**
- * The custom scalars whose `serialize` always returns a string: in a compiled query's generated
- * serializer (src/bff/persisted/compilePersistedQueries.ts) they are written as JSON strings.
- */
-export const STRING_SCALARS: ReadonlySet<string> = new Set(['DateTime', 'SyncToken']);
-
 export const scalarResolvers: Resolvers = {
   DateTime: new GraphQLScalarType({
     name: 'DateTime',
