@@ -75,12 +75,14 @@ function createLoop(name: string, step: () => Promise<boolean>, idleMs: () => Pr
  */
 let standInKeys: Promise<{ apns: KeyObject; fcmPem: string }> | undefined;
 function standInSigningKeys() {
-  standInKeys ??= (async () => {
-    const [ec, rsa] = await Promise.all([promisify(generateKeyPair)('ec', { namedCurve: 'P-256' }), promisify(generateKeyPair)('rsa', { modulusLength: 2048 })]);
-    return { apns: ec.privateKey, fcmPem: rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
-  })();
-  // A failed generation is tried again by the next push, not remembered.
-  standInKeys.catch(() => (standInKeys = undefined));
+  if (!standInKeys) {
+    standInKeys = (async () => {
+      const [ec, rsa] = await Promise.all([promisify(generateKeyPair)('ec', { namedCurve: 'P-256' }), promisify(generateKeyPair)('rsa', { modulusLength: 2048 })]);
+      return { apns: ec.privateKey, fcmPem: rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+    })();
+    // A failed generation is tried again by the next push, not remembered.
+    standInKeys.catch(() => (standInKeys = undefined));
+  }
   return standInKeys;
 }
 
@@ -90,8 +92,10 @@ function onFirstSend(platform: DevicePlatform, make: () => Promise<PushTransport
   return {
     platform,
     async send(message) {
-      made ??= make();
-      made.catch(() => (made = undefined));
+      if (!made) {
+        made = make();
+        made.catch(() => (made = undefined));
+      }
       return (await made).send(message);
     },
     async close() {
