@@ -185,13 +185,16 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
     return contextFor(await viewerOf(request), requestIdOf(request.headers.get('x-request-id')), request.headers, log);
   }
 
-  /** The GraphQL context of a request, on yoga's path (`buildContext`) and on the by-hash lane. */
-  function contextFor(viewer: Context['viewer'], requestId: string, headers: Pick<Headers, 'get'>, log: Logger): Context {
+  /**
+   * The GraphQL context of a request, on yoga's path (`buildContext`) and on the by-hash lane, which
+   * passes the product fields its persisted query reads (`productFields`: fetched alone).
+   */
+  function contextFor(viewer: Context['viewer'], requestId: string, headers: Pick<Headers, 'get'>, log: Logger, productFields?: readonly string[]): Context {
     // With the response cache on, every call records what it read: what the result will hold.
     const dependencies = responseCache ? createDependencies() : undefined;
     const scoped = downstreamClient.forRequest({ requestId, deadline: Date.now() + resilience.requestBudgetMs });
     const downstream = dependencies ? recordDependencies(scoped, dependencies) : scoped;
-    const loaders = createLoaders(downstream);
+    const loaders = createLoaders(downstream, productFields ? { productFields } : {});
     let profile: Promise<UserModel> | undefined;
     const context: Context = {
       viewer,

@@ -11,7 +11,12 @@ export interface UserResource {
   updatedAt: string;
 }
 
-/** `GET /products?ids=`, `GET /products?limit=…` (catalog service). The key is the SKU. */
+/**
+ * `GET /products?ids=`, `GET /products?limit=…` (catalog service). The key is the SKU.
+ * `GET /products?ids=a,b&fields=name,priceCents` answers each item with `sku` and the fields named
+ * (any of `PRODUCT_RESOURCE_FIELDS`; another name is refused with 400 `INVALID_INPUT`): the
+ * BFF asks for what a persisted query reads (src/bff/loaders/productProjection.ts).
+ */
 export interface ProductResource {
   sku: string;
   name: string;
@@ -22,6 +27,9 @@ export interface ProductResource {
   createdAt: string;
   updatedAt: string;
 }
+
+/** The fields of `ProductResource`, which `fields=` may name. */
+export const PRODUCT_RESOURCE_FIELDS = ['sku', 'name', 'description', 'priceCents', 'currency', 'imageUrl', 'createdAt', 'updatedAt'] as const satisfies readonly (keyof ProductResource)[];
 
 export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'SHIPPED' | 'DELIVERED' | 'CANCELLED';
 

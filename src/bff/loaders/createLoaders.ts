@@ -14,11 +14,11 @@ export const MAX_BATCH_SIZE = 500;
  * value per key, in key order: the item, `null` when the service does not know the key, or the
  * call's error for every key when the call failed (so one outage never throws past DataLoader).
  */
-function batchByIds<R, M>(downstream: ScopedDownstream, service: ServiceName, path: string, keyOf: (item: R) => string, toModel: (item: R) => M) {
+function batchByIds<R, M>(downstream: ScopedDownstream, service: ServiceName, path: string, keyOf: (item: R) => string, toModel: (item: R) => M, query = '') {
   const route = `GET ${path}?ids`;
   return async (keys: readonly string[]): Promise<(M | null | Error)[]> => {
     try {
-      const { body } = await downstream.call<BatchResponse<R>>(service, { path: `${path}?ids=${keys.map(encodeURIComponent).join(',')}`, route });
+      const { body } = await downstream.call<BatchResponse<R>>(service, { path: `${path}?ids=${keys.map(encodeURIComponent).join(',')}${query}`, route });
       const byKey = new Map(body.items.map((item) => [keyOf(item), toModel(item)]));
       return keys.map((key) => byKey.get(key) ?? null);
     } catch (error) {
@@ -27,11 +27,19 @@ function batchByIds<R, M>(downstream: ScopedDownstream, service: ServiceName, pa
   };
 }
 
+export interface LoaderOptions {
+  /**
+   * The product fields the request's query reads (`productProjection`): products are then fetched
+   * with `&fields=` and hold `sku` and those fields only. Absent: whole products.
+   */
+  productFields?: readonly string[];
+}
+
 /**
  * The DataLoaders of one request, one per downstream resource: however many orders, customers
  * and products a query touches, each level costs one call per resource.
  */
-export function createLoaders(downstream: ScopedDownstream) {
+export function createLoaders(downstream: ScopedDownstream, { productFields }: LoaderOptions = {}) {
   const options = { maxBatchSize: MAX_BATCH_SIZE };
   return {
     users: new DataLoader(
@@ -39,7 +47,14 @@ export function createLoaders(downstream: ScopedDownstream) {
       options,
     ),
     products: new DataLoader(
-      batchByIds<ProductResource, ProductModel>(downstream, 'catalog', '/products', (p) => p.sku, (p) => ({ ...p, __typename: 'Product' })),
+      batchByIds<ProductResource, ProductModel>(
+        downstream,
+        'catalog',
+        '/products',
+        (p) => p.sku,
+        (p) => ({ ...p, __typename: 'Product' }),
+        productFields ? `&fields=${productFields.join(',')}` : '',
+      ),
       options,
     ),
     orders: new DataLoader(

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kind, parse, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { productProjection } from '../loaders/productProjection.js';
 import { cachePolicy, type CachePolicy } from './cachePolicy.js';
 import { deferValidationRules } from './deferValidationRules.js';
 import { normalizeDocument } from './normalizeOperationText.js';
@@ -22,6 +23,8 @@ export interface PersistedOperation {
   /** The manifests that list it (one per app version that shipped it). */
   files: string[];
   cachePolicy: CachePolicy;
+  /** For a query: the product fields it reads (`productProjection`), which the by-hash lane fetches alone. Absent: whole products. */
+  productFields?: readonly string[];
 }
 
 /** One manifest file: an app release (`<client-name>-<version>.json`), or the first-party one (`release: null`). */
@@ -150,6 +153,7 @@ export function loadPersistedOperations(schema: GraphQLSchema, dir: string, { pr
       }
       const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
       const stripped = withoutDefer(document);
+      const productFields = productProjection(schema, document);
       byId.set(id, {
         id,
         name: entry.name,
@@ -159,6 +163,7 @@ export function loadPersistedOperations(schema: GraphQLSchema, dir: string, { pr
         ...(stripped ? { withoutDefer: stripped } : {}),
         files: [file],
         cachePolicy: cachePolicy(schema, document),
+        ...(productFields ? { productFields } : {}),
       });
     }
   }

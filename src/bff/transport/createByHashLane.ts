@@ -67,8 +67,11 @@ export interface ByHashLaneOptions {
   };
   /** Called once per request that resolved to a persisted operation (usage metrics). */
   onOperation: (operation: PersistedOperation, headers: HeaderReader) => void;
-  /** The GraphQL context of a request, as yoga's context factory builds it. */
-  context: (viewer: Viewer, requestId: string, headers: HeaderReader, log: Logger) => Context;
+  /**
+   * The GraphQL context of a request, as yoga's context factory builds it, with loaders that fetch
+   * only the product fields the persisted query reads (`productFields`; absent: whole products).
+   */
+  context: (viewer: Viewer, requestId: string, headers: HeaderReader, log: Logger, productFields?: readonly string[]) => Context;
   /** Yoga's error masking (`yoga.maskedErrorsOpts.maskError`'s rule), logging to the request's logger. */
   maskError: (error: unknown, log: Logger) => GraphQLError;
   /** The CORS rule, when CORS is configured. */
@@ -323,7 +326,7 @@ export function createByHashLane(options: ByHashLaneOptions) {
       viewer: resolvedViewer,
       headers,
       log,
-      context: () => (context ??= options.context(resolvedViewer, requestId, headers, log)),
+      context: () => (context ??= options.context(resolvedViewer, requestId, headers, log, operation.productFields)),
     };
     const execute = async (): Promise<LaneResult> => {
       try {

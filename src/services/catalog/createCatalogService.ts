@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { eq, getTableColumns, ilike, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Bus } from '../../bus/index.js';
-import type { ChangesResponse, ProductResource } from '../../contracts/index.js';
+import { PRODUCT_RESOURCE_FIELDS, type ChangesResponse, type ProductResource } from '../../contracts/index.js';
 import { migrate, type Database } from '../../db/index.js';
 import { projectRoot } from '../../util/projectRoot.js';
 import { formatPosition, parseChangesQuery, purgeTombstones, readChanges, type ChangeFeed } from '../changes/index.js';
@@ -31,6 +31,25 @@ const toProduct = (row: ProductRow): ProductResource => ({
   updatedAt: row.updatedAt.toISOString(),
 });
 
+const RESOURCE_FIELDS: ReadonlySet<string> = new Set(PRODUCT_RESOURCE_FIELDS);
+
+/** The `fields=` of a batch read: the resource's fields to answer besides `sku`, or a message. */
+function parseFields(raw: string): (keyof ProductResource)[] | string {
+  const fields = raw === '' ? [] : raw.split(',');
+  const unknown = fields.find((field) => !RESOURCE_FIELDS.has(field));
+  if (unknown !== undefined || fields.length > RESOURCE_FIELDS.size) {
+    return `fields: expected comma-separated names of ${PRODUCT_RESOURCE_FIELDS.join(', ')}, got ${JSON.stringify(unknown ?? raw).slice(0, 100)}`;
+  }
+  return fields as (keyof ProductResource)[];
+}
+
+/** A product with only its `sku` and `fields`. */
+const project = (product: ProductResource, fields: readonly (keyof ProductResource)[]): Partial<ProductResource> => {
+  const projected: Partial<ProductResource> = { sku: product.sku };
+  for (const field of fields) (projected as Record<string, unknown>)[field] = product[field];
+  return projected;
+};
+
 const productBody = z.object({
   name: z.string().trim().min(1).max(200),
   description: z.string().max(5000).default(''),
@@ -51,7 +70,8 @@ const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /**
  * The catalog service. Its key is the SKU. Routes:
- * - `GET /products?ids=a,b` batch (unknown SKUs are absent from `items`);
+ * - `GET /products?ids=a,b[&fields=name,priceCents]` batch (unknown SKUs are absent from `items`;
+ *   with `fields`, each item has its `sku` and those fields only);
  * - `GET /products?limit=&after=&before=&direction=&search=` keyset list ordered by (name, sku);
  * - `GET /products/changes?since=&limit=[&head=1]` the change feed (`ChangesResponse`); `head=1` reads
  *   no rows, only where the feed stands now (where a live reader, e.g. the BFF's response cache, starts);
@@ -68,8 +88,10 @@ export function createCatalogService({ database, bus, tombstoneRetentionDays = 3
       request.statLabel = 'GET /products?ids';
       const ids = parseIds(q.ids);
       if (typeof ids === 'string') return reject(reply, 400, { code: 'INVALID_INPUT', message: ids });
+      const fields = q.fields === undefined ? undefined : parseFields(q.fields);
+      if (typeof fields === 'string') return reject(reply, 400, { code: 'INVALID_INPUT', field: 'fields', message: fields });
       const rows = await db.select().from(products).where(inArray(products.sku, ids));
-      return { items: rows.map(toProduct) };
+      return { items: fields ? rows.map((row) => project(toProduct(row), fields)) : rows.map(toProduct) };
     }
     const keyset = parseKeysetQuery(q);
     if ('message' in keyset) return reject(reply, 400, { code: 'INVALID_INPUT', ...keyset });
