@@ -221,8 +221,9 @@ export function createByHashLane(options: ByHashLaneOptions) {
     viewer.catch(() => undefined);
     let verdict: ClientVerdict | undefined;
     const respond = (response: LaneResponse) => {
-      res.statusCode = response.status;
       for (const [name, value] of response.headers.entries()) res.setHeader(name, value);
+      // The head first: `end()` before it would measure the body's length once more itself.
+      res.writeHead(response.status);
       res.end(response.body ?? undefined);
     };
     const finish = (plain: { status: number; headers: Record<string, string>; body: string }, hasErrors: boolean, operation?: PersistedOperation, staleAge?: number): void | Promise<void> => {
@@ -236,9 +237,11 @@ export function createByHashLane(options: ByHashLaneOptions) {
     /** yoga's onResponse steps, in its plugins' order: CORS, the version gate's headers, HTTP caching, compression. */
     function responseSteps(plain: { status: number; headers: Record<string, string>; body: string }, hasErrors: boolean, operation?: PersistedOperation, staleAge?: number): LaneResponse | Promise<LaneResponse> {
       const out = new HeaderMap(plain.headers);
-      let body: string | Uint8Array | null = plain.body;
+      // Encoded once: its length is the Content-Length, and the socket writes it as is (a string
+      // would be measured here and encoded again on the way out).
+      let body: Buffer | null = Buffer.from(plain.body);
       let status = plain.status;
-      out.set('content-length', String(Buffer.byteLength(plain.body)));
+      out.set('content-length', String(body.length));
       if (corsAllows) addCorsHeaders(out, headers.get('origin'), corsAllows);
       if (verdict) addVersionHeaders(out, verdict);
       const type = out.get('content-type') ?? '';
@@ -272,7 +275,7 @@ export function createByHashLane(options: ByHashLaneOptions) {
         const encoding = chooseEncoding(headers.get('accept-encoding'));
         if (encoding && Number(out.get('content-length')) >= compressionThreshold) {
           out.append('vary', 'Accept-Encoding');
-          return compress(Buffer.from(body), encoding).then((compressed) => {
+          return compress(body, encoding).then((compressed) => {
             out.set('content-encoding', encoding);
             out.set('content-length', String(compressed.length));
             return { status, headers: out, body: compressed };
