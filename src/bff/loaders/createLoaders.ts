@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { BatchResponse, OrderResource, ProductResource, UserResource } from '../../contracts/index.js';
 import type { ScopedDownstream, ServiceName } from '../downstream/createDownstreamClient.js';
-import type { OrderModel, ProductModel, UserModel } from '../models.js';
+import { tagged, type OrderModel, type ProductModel, type UserModel } from '../models.js';
 
 /**
  * Largest batch sent in one downstream call; a longer list is split into several calls. A page
@@ -43,7 +43,7 @@ export function createLoaders(downstream: ScopedDownstream, { productFields }: L
   const options = { maxBatchSize: MAX_BATCH_SIZE };
   return {
     users: new DataLoader(
-      batchByIds<UserResource, UserModel>(downstream, 'users', '/users', (u) => u.id, (u) => ({ ...u, __typename: 'User' })),
+      batchByIds<UserResource, UserModel>(downstream, 'users', '/users', (u) => u.id, (u) => tagged(u, 'User')),
       options,
     ),
     products: new DataLoader(
@@ -52,13 +52,13 @@ export function createLoaders(downstream: ScopedDownstream, { productFields }: L
         'catalog',
         '/products',
         (p) => p.sku,
-        (p) => ({ ...p, __typename: 'Product' }),
+        (p) => tagged(p, 'Product'),
         productFields ? `&fields=${productFields.join(',')}` : '',
       ),
       options,
     ),
     orders: new DataLoader(
-      batchByIds<OrderResource, OrderModel>(downstream, 'orders', '/orders', (o) => o.number, (o) => ({ ...o, __typename: 'Order' })),
+      batchByIds<OrderResource, OrderModel>(downstream, 'orders', '/orders', (o) => o.number, (o) => tagged(o, 'Order')),
       options,
     ),
   };

@@ -3,7 +3,7 @@ import { cursorScope, pageQuery, toConnection, toPageRequest } from '../connecti
 import { clientError, ErrorCode } from '../errors/index.js';
 import type { Resolvers } from '../generated/resolvers.js';
 import { fromGlobalId, toGlobalId } from '../ids/globalId.js';
-import type { ProductModel } from '../models.js';
+import { tagged, type ProductModel } from '../models.js';
 import { fetchChanges } from '../sync/fetchChanges.js';
 import { syncScope } from '../sync/syncToken.js';
 import { money, sizedImageUrl } from './shared.js';
@@ -21,7 +21,7 @@ export const catalogResolvers: Resolvers = {
       const page = toPageRequest(args, scope, ['text', 'text']);
       const query = pageQuery(page) + (search ? `&search=${encodeURIComponent(search)}` : '');
       const { body } = await ctx.downstream.call<ListResponse<ProductResource>>('catalog', { path: `/products?${query}`, route: 'GET /products' });
-      const items = body.items.map((p): ProductModel => ({ ...p, __typename: 'Product' }));
+      const items = body.items.map((p): ProductModel => tagged(p, 'Product'));
       for (const p of items) ctx.loaders.products.prime(p.sku, p);
       return toConnection({ ...body, items }, page, scope, (p) => [p.name, p.sku]);
     },
@@ -31,7 +31,7 @@ export const catalogResolvers: Resolvers = {
     },
     productChanges: async (_parent, args, ctx) => {
       const page = await fetchChanges<ProductResource>(ctx, args, { service: 'catalog', path: '/products/changes', route: 'GET /products/changes', scope: syncScope('products') });
-      const updated = page.updated.map((p): ProductModel => ({ ...p, __typename: 'Product' }));
+      const updated = page.updated.map((p): ProductModel => tagged(p, 'Product'));
       for (const p of updated) ctx.loaders.products.prime(p.sku, p);
       return { updated, deletedIds: page.deleted.map((sku) => toGlobalId('Product', sku)), syncToken: page.syncToken, hasMore: page.hasMore };
     },

@@ -4,7 +4,7 @@ import { clientError, ErrorCode } from '../errors/index.js';
 import type { Resolvers, UserError } from '../generated/resolvers.js';
 import { fromGlobalId, toGlobalId } from '../ids/globalId.js';
 import { downstreamIdempotencyKey } from '../idempotency/index.js';
-import type { OrderModel } from '../models.js';
+import { tagged, type OrderModel } from '../models.js';
 import { orderEventStream, type OrderEvent } from '../subscriptions/orderEventStream.js';
 import { fetchChanges } from '../sync/fetchChanges.js';
 import { syncScope } from '../sync/syncToken.js';
@@ -12,7 +12,7 @@ import { money, requireViewer, userError } from './shared.js';
 
 const MAX_LINES = 50;
 const MAX_QUANTITY = 999;
-const toModel = (order: OrderResource): OrderModel => ({ ...order, __typename: 'Order' });
+const toModel = (order: OrderResource): OrderModel => tagged(order, 'Order');
 
 export const ordersResolvers: Resolvers = {
   User: {
