@@ -31,6 +31,7 @@ import { useAdmission } from './plugins/useAdmission.js';
 import { useCompression } from './plugins/useCompression.js';
 import { corsAllows, useCors } from './plugins/useCors.js';
 import { createByHashLane } from './transport/createByHashLane.js';
+import { createLearnedTexts } from './transport/createLearnedTexts.js';
 import { useCsrfPrevention } from './plugins/useCsrfPrevention.js';
 import { useDisableIntrospection } from './plugins/useDisableIntrospection.js';
 import { useErrorCodes } from './plugins/useErrorCodes.js';
@@ -226,6 +227,9 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
   // this masks what goes wrong outside an execution's results (yoga's last resort, the multipart streams).
   const maskUnexpected = maskError((error) => logger.error({ err: error }, 'unexpected error in a resolver'));
 
+  // Query texts yoga has run, which the by-hash lane then answers too (createLearnedTexts.ts).
+  const learnedTexts = config.byHashLane && config.fastPaths && config.persistedOperations === 'off' ? createLearnedTexts({ schema }) : undefined;
+
   let http: ReturnType<typeof createHttpServer> | undefined;
   const plugins: Plugin[] = [
     ...(config.corsOrigins === '*' || config.corsOrigins.length > 0 ? [useCors({ origins: config.corsOrigins })] : []),
@@ -290,6 +294,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
   else plugins.push(useClientSchemaEndpoint({ path: join(projectRoot(), 'schema/client/schema.graphqls') }));
   plugins.push(...extraPlugins);
   plugins.push(useRequestBodyLimit(limits.maxBodyBytes));
+  if (learnedTexts) plugins.push(learnedTexts.plugin());
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -358,6 +363,7 @@ export function createBff({ config, database, serviceUrls, bus, logger, plugins:
         maxBodyBytes: limits.maxBodyBytes,
         // The response cache, as usePersistedResponseCache runs it on yoga's path.
         around: config.responseCache.enabled ? [responseCacheStep(() => responseCache)] : [],
+        ...(learnedTexts ? { texts: learnedTexts } : {}),
       })
     : undefined;
   let laneOn = lane !== undefined;

@@ -18,6 +18,7 @@ import { cacheControlOf, CACHED_GET_VARY, NOT_CACHEABLE } from '../plugins/useHt
 import { etagOf, matchesEtag } from '../responseCache/index.js';
 import { checkParams } from '../plugins/useInputValidation.js';
 import { lookupPersistedOperation, runCompiled, type PersistedOperationsMode } from '../plugins/usePersistedOperations.js';
+import type { LearnedTexts, TextRunner } from './createLearnedTexts.js';
 import { HeaderMap, nodeHeaders } from './headerMap.js';
 
 /** A request's headers, as the shared gate steps read them. */
@@ -82,6 +83,8 @@ export interface ByHashLaneOptions {
   around?: readonly AroundExecution[];
   /** Bodies at least this long are compressed when the client accepts it (as `useCompression`). @default 1024 */
   compressionThreshold?: number;
+  /** Query texts yoga has run (`createLearnedTexts`), which the lane then answers too; absent: by id only. */
+  texts?: Pick<LearnedTexts, 'runnerFor'>;
 }
 
 /** The fetch API `processRegularResult` builds its answer with: here, plain data. */
@@ -201,7 +204,20 @@ function paramsOfGet(search: string): LaneParams | undefined {
  * type cannot be read. `FAST_PATHS=off` turns the lane off.
  */
 export function createByHashLane(options: ByHashLaneOptions) {
-  const { operations, compiled, mode, admission, versionPolicy, corsAllows, maxBodyBytes, around = [], compressionThreshold = 1024 } = options;
+  const { operations, compiled, mode, admission, versionPolicy, corsAllows, maxBodyBytes, around = [], compressionThreshold = 1024, texts } = options;
+
+  /**
+   * How to run a text the lane answers (`texts`: one yoga has run before, in
+   * `PERSISTED_OPERATIONS=off`), sent as `query` with at most `variables` and `operationName`;
+   * `undefined`: yoga answers.
+   */
+  function learnedText({ params, documentId }: LaneParams): TextRunner | undefined {
+    if (!texts || mode !== 'off' || typeof params.query !== 'string' || documentId !== undefined) return undefined;
+    for (const key in params) if (key !== 'query' && key !== 'variables' && key !== 'operationName') return undefined;
+    const name = params.operationName;
+    if (name != null && (typeof name !== 'string' || name === '')) return undefined;
+    return texts.runnerFor(params.query, name ?? undefined);
+  }
 
   /** Whether the lane serves the request whose parameters these are; `false`: yoga does. */
   function servesOperation(laneParams: LaneParams): boolean {
@@ -213,7 +229,8 @@ export function createByHashLane(options: ByHashLaneOptions) {
     return operation.type === 'query' && !operation.withoutDefer && compiled()?.has(operation.id) === true;
   }
 
-  async function answer(req: IncomingMessage, res: ServerResponse, log: Logger, laneParams: LaneParams, mediaType: string, hasQueryString: boolean): Promise<void> {
+  /** Answers a persisted query by id, or with `text` a learned text (`learnedText`). */
+  async function answer(req: IncomingMessage, res: ServerResponse, log: Logger, laneParams: LaneParams, mediaType: string, hasQueryString: boolean, text?: TextRunner): Promise<void> {
     const method = req.method as 'GET' | 'POST';
     const headers = nodeHeaders(req.headers);
     log.debug('by-hash lane');
@@ -255,7 +272,10 @@ export function createByHashLane(options: ByHashLaneOptions) {
         out.set('cache-control', NOT_CACHEABLE);
         out.set('age', String(staleAge));
         out.delete('etag');
-      } else if (operation) {
+      } else if (!operation) {
+        // Text (or a refusal before the operation was known): as useHttpCaching, never kept with an error.
+        if ((hasErrors || method === 'GET') && !out.has('cache-control')) out.set('cache-control', NOT_CACHEABLE);
+      } else {
         const cacheControl = cacheControlOf(operation.cachePolicy, hasErrors);
         out.set('cache-control', cacheControl);
         if (method === 'GET' && hasErrors) out.delete('etag');
@@ -307,10 +327,18 @@ export function createByHashLane(options: ByHashLaneOptions) {
     } catch (error) {
       return refuse(error);
     }
-    // servesOperation() made sure of it; a reload in between may have changed the set.
-    const query = operation && compiled()?.get(operation.id);
-    if (!operation || !query) return refuse(new Error(`persisted operation changed under the lane`));
-    options.onOperation(operation, headers);
+    let runQuery: TextRunner;
+    if (text) {
+      // Free-form text in `off` mode names no operation.
+      if (operation) return refuse(new Error(`a learned text named a persisted operation`));
+      runQuery = text;
+    } else {
+      // servesOperation() made sure of it; a reload in between may have changed the set.
+      const query = operation && compiled()?.get(operation.id);
+      if (!operation || !query) return refuse(new Error(`persisted operation changed under the lane`));
+      runQuery = (contextValue, variableValues) => runCompiled(query, undefined, contextValue, variableValues);
+      options.onOperation(operation, headers);
+    }
 
     // The context (authentication), then the compiled query.
     let resolvedViewer: Viewer;
@@ -322,27 +350,31 @@ export function createByHashLane(options: ByHashLaneOptions) {
     const requestId = req.headers['x-request-id'] as string;
     const variables = laneParams.params.variables as Record<string, unknown> | undefined;
     let context: Context | undefined;
-    const execution: LaneExecution = {
-      operation,
-      operationName: typeof laneParams.params.operationName === 'string' ? laneParams.params.operationName : operation.name,
-      variables,
-      viewer: resolvedViewer,
-      headers,
-      log,
-      context: () => (context ??= options.context(resolvedViewer, requestId, headers, log, operation.productFields)),
-    };
+    const contextOf = () => (context ??= options.context(resolvedViewer, requestId, headers, log, operation?.productFields));
     const execute = async (): Promise<LaneResult> => {
       try {
-        return await runCompiled(query, undefined, execution.context(), variables);
+        return await runQuery(contextOf(), variables);
       } catch (error) {
         return { errors: [error as GraphQLError] };
       }
     };
     let run = execute;
-    for (let i = around.length - 1; i >= 0; i--) {
-      const step = around[i]!;
-      const next = run;
-      run = () => step(execution, next);
+    // The steps around execution (the response cache) are for persisted queries only, as on yoga's path.
+    if (operation) {
+      const execution: LaneExecution = {
+        operation,
+        operationName: typeof laneParams.params.operationName === 'string' ? laneParams.params.operationName : operation.name,
+        variables,
+        viewer: resolvedViewer,
+        headers,
+        log,
+        context: contextOf,
+      };
+      for (let i = around.length - 1; i >= 0; i--) {
+        const step = around[i]!;
+        const next = run;
+        run = () => step(execution, next);
+      }
     }
     // Then as yoga: masking (onExecuteDone), the sunset notice (onExecutionResult), the error codes, the serializer.
     let result: LaneResult = await run();
@@ -400,6 +432,11 @@ export function createByHashLane(options: ByHashLaneOptions) {
           parsed = undefined;
         }
         const laneParams = isPlainObject(parsed) ? { params: parsed, documentId: parsed.documentId } : undefined;
+        const text = laneParams && laneParams.params.query != null ? learnedText(laneParams) : undefined;
+        if (text) {
+          answer(req, res, log, laneParams!, mediaType, false, text).catch(fail);
+          return;
+        }
         if (!laneParams || !servesOperation(laneParams)) {
           // yoga's node adapter reads a body already read from `req.body`: as a stream, it takes
           // the path of a body it reads itself (a Buffer there would be walked key by key first).
