@@ -109,6 +109,14 @@ describe('GET /products?ids=…&fields=… (catalog service)', () => {
     expect(none.items).toEqual([{ sku: 'SKU-0001' }]);
   });
 
+  it('refuses a repeated fields or ids parameter with INVALID_INPUT, not a failure', async () => {
+    for (const query of ['ids=SKU-0001&fields=name&fields=priceCents', 'ids=SKU-0001&ids=SKU-0002']) {
+      const response = await fetch(`${catalog()}/products?${query}`);
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ code: 'INVALID_INPUT' });
+    }
+  });
+
   it('refuses a field the resource does not have, with INVALID_INPUT', async () => {
     const response = await fetch(`${catalog()}/products?ids=SKU-0001&fields=name,password`);
     expect(response.status).toBe(400);

@@ -10,7 +10,7 @@ import { startSystemBehindProxies, type SystemBehindProxies } from '../support/s
 import { startTestSystem } from '../support/startTestSystem.js';
 
 // Issue 15: with PERSISTED_OPERATIONS=off, a query text yoga has run once is answered by the
-// lane from then on (src/bff/transport/createLearnedTexts.ts), compiled by graphql-jit. Its
+// lane from then on (src/bff/transport/createLearnedTexts.ts), on yoga's own executor. Its
 // answers must be yoga's, byte for byte and header for header; what yoga refuses is never
 // learned, and mutations, subscriptions, `@defer`, other parameters, GET and long texts stay on
 // yoga. Which path answered is read from the log ("by-hash lane", debug, with the request's id).
@@ -130,11 +130,30 @@ describe('what stays on yoga', () => {
     ['a text over the depth limit (refused by graphql-armor)', { query: '{ viewer { orders(first: 1) { edges { node { lines { product { price { amount } } } } } } } }' }],
     ['a text that does not validate', { query: '{ viewer { nope } }' }],
     ['a text longer than the lane keeps', { query: `{ __typename }\n#${'x'.repeat(MAX_LEARNED_TEXT_LENGTH)}` }],
+    ['a query with "@ defer" (spaced, as GraphQL allows)', { query: '{ viewer { id ... @ defer { name } } }' }],
   ])('%s', async (_label, params) => {
     const body = JSON.stringify(params);
     const answers = [await send(body, { authorization: demo }), await send(body, { authorization: demo }), await send(body, { authorization: demo })];
     for (const answer of answers) expect(ranOnLane(answer.id)).toBe(false);
     expect(answers[2]!.status).toBe(answers[1]!.status);
+  });
+
+  it('a text whose cost depends on its variables: priced again on every request, never learned', async () => {
+    // Two page sizes given by variables: graphql-armor's cost is priced with the request's values (useOperationLimits).
+    const query = 'query Pages($n: Int, $m: Int) { a: products(first: $n) { edges { node { name } } } b: products(first: $m) { edges { node { name } } } }\n# cost';
+    const cheap = JSON.stringify({ query, variables: { n: 1, m: 1 } });
+    for (let i = 0; i < 2; i++) {
+      const answer = await send(cheap);
+      expect(answer.status).toBe(200);
+      expect(ranOnLane(answer.id)).toBe(false);
+    }
+    const costly = await send(JSON.stringify({ query, variables: { n: 100, m: 100 } }), { 'apollo-require-preflight': 'true' });
+    expect(ranOnLane(costly.id)).toBe(false);
+    system.bff.bff.byHashLane = false;
+    const onYoga = await send(JSON.stringify({ query, variables: { n: 100, m: 100 } }));
+    system.bff.bff.byHashLane = true;
+    expect(costly.status).toBe(onYoga.status);
+    expect(costly.body.toString()).toBe(onYoga.body.toString());
   });
 
   it('GET text', async () => {
@@ -191,13 +210,29 @@ describe('createLearnedTexts', () => {
     expect(texts.runnerFor('{ viewer { name } }', undefined)).toBeDefined();
   });
 
-  it('learns only queries by POST without extensions, an empty or absent operation name, no @defer', () => {
+  it('learns only queries by POST, without extensions or @defer, with no operation name or a non-empty one', () => {
     const texts = createLearnedTexts({ schema });
     learnFrom(texts, 'mutation M { updateProfile(input: { name: "x" }) { user { name } } }', { operationName: 'M' });
     learnFrom(texts, '{ __typename }', {}, 'GET');
     learnFrom(texts, '{ viewer { id } }', { extensions: {} });
     learnFrom(texts, '{ viewer { name } }', { operationName: '' });
     learnFrom(texts, '{ viewer { id ... @defer { name } } }');
+    learnFrom(texts, '{ viewer { id ... @ defer { name } } }');
+    learnFrom(texts, 'query P($n: Int, $m: Int) { a: products(first: $n) { edges { cursor } } b: products(first: $m) { edges { cursor } } }', { operationName: 'P' });
     expect(texts.size).toBe(0);
+    // One page size given by a variable is bounded by its field's maximum: its cost does not depend on it.
+    learnFrom(texts, 'query Q($n: Int) { products(first: $n) { edges { cursor } } }', { operationName: 'Q' });
+    expect(texts.size).toBe(1);
+  });
+
+  it('keeps at most `maxTotalLength` characters of text', () => {
+    const texts = createLearnedTexts({ schema, maxTotalLength: 60 });
+    const a = '{ __typename }                         # a';
+    const b = '{ __typename }                         # b';
+    learnFrom(texts, a);
+    learnFrom(texts, b);
+    expect(texts.size).toBe(1);
+    expect(texts.runnerFor(a, undefined)).toBeUndefined();
+    expect(texts.runnerFor(b, undefined)).toBeDefined();
   });
 });

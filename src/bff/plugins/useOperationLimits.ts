@@ -57,6 +57,15 @@ function withPageSizesInlined(document: DocumentNode, operationName: string | nu
 }
 
 /**
+ * Whether the cost of the operation depends on the request's variables: two page sizes or more,
+ * one of them a variable. Such a document is priced again at every execution (`onExecute` below),
+ * so what passed once says nothing about the next request (createLearnedTexts does not learn it).
+ */
+export function costDependsOnVariables(document: DocumentNode, operationName: string | null | undefined): boolean {
+  return withPageSizesInlined(document, operationName, {}) !== undefined;
+}
+
+/**
  * Limits on what one document may ask for, from graphql-armor: depth, aliases, directives,
  * tokens and cost. They matter wherever free-form text runs (development, `allowlist`); a
  * persisted operation is parsed and validated once at start, so its requests skip them. A

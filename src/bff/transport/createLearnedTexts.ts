@@ -1,10 +1,40 @@
 import { normalizedExecutor } from '@graphql-tools/executor';
-import { getOperationAST, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { BREAK, getOperationAST, visit, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { costDependsOnVariables } from '../plugins/useOperationLimits.js';
 import { persistedOperationOf } from '../plugins/usePersistedOperations.js';
 
-/** Longer texts are never learned (apps' queries are a few KB; this bounds the memory kept). */
-export const MAX_LEARNED_TEXT_LENGTH = 16 * 1024;
+/** Longer texts are never learned (apps' queries are a few KB). */
+export const MAX_LEARNED_TEXT_LENGTH = 8 * 1024;
+
+/**
+ * Characters of text kept in all, least recently used dropped first. A parsed document keeps
+ * every token with its position (~50 bytes of heap per character of a text of nothing but
+ * tokens): this bounds the documents kept to ~25 MB even when clients send nothing else.
+ */
+export const MAX_LEARNED_TEXT_TOTAL = 512 * 1024;
+
+/** One result: a stream (never learned: `@defer`, `@stream`) is closed and fails the request rather than answer part of it. */
+function single(result: ExecutionResult | AsyncIterable<unknown>): ExecutionResult {
+  if (Symbol.asyncIterator in result) {
+    void (result as AsyncIterable<unknown>)[Symbol.asyncIterator]().return?.();
+    throw new Error('a learned text gave a stream of results');
+  }
+  return result;
+}
+
+/** Whether the document uses `@defer` or `@stream` anywhere (as parsed: `@ defer` is `@defer`). */
+function defersOrStreams(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    Directive(node) {
+      if (node.name.value !== 'defer' && node.name.value !== 'stream') return undefined;
+      found = true;
+      return BREAK;
+    },
+  });
+  return found;
+}
 
 /** Runs a learned text: with the request's context and variables, to one result. */
 export type TextRunner = (contextValue: unknown, variableValues: Record<string, unknown> | undefined) => ExecutionResult | Promise<ExecutionResult>;
@@ -13,6 +43,8 @@ export interface LearnedTextsOptions {
   schema: GraphQLSchema;
   /** Texts kept, least recently used dropped first. @default 1000 (yoga's own document cache keeps as many) */
   max?: number;
+  /** Characters of text kept in all. @default MAX_LEARNED_TEXT_TOTAL */
+  maxTotalLength?: number;
 }
 
 /**
@@ -30,23 +62,35 @@ export interface LearnedTextsOptions {
  * and the document cache lookups.
  *
  * Learned: queries (no mutation or subscription), sent by POST as `query` with no `extensions`,
- * not persisted operations, without `@defer` or `@stream`, at most `MAX_LEARNED_TEXT_LENGTH`
- * characters; keyed by the exact text and the operation name. Only with
- * `PERSISTED_OPERATIONS=off` (the other modes refuse or look up text; yoga keeps it).
+ * not persisted operations, without `@defer` or `@stream`, whose cost does not depend on their
+ * variables (graphql-armor's cost is priced again per request when two page sizes are variables:
+ * useOperationLimits), at most `MAX_LEARNED_TEXT_LENGTH` characters; keyed by the exact text and
+ * the operation name; `max` texts and `MAX_LEARNED_TEXT_TOTAL` characters kept at most. Only
+ * with `PERSISTED_OPERATIONS=off` (the other modes refuse or look up text; yoga keeps it).
  */
-export function createLearnedTexts({ schema, max = 1000 }: LearnedTextsOptions) {
+export function createLearnedTexts({ schema, max = 1000, maxTotalLength = MAX_LEARNED_TEXT_TOTAL }: LearnedTextsOptions) {
   // By text, then operation name ('' for none); the outer map's order is its recency.
   const texts = new Map<string, Map<string, TextRunner>>();
+  let totalLength = 0;
 
   function learn(query: string, operationName: string, document: DocumentNode) {
     let byName = texts.get(query);
     if (!byName) {
-      if (texts.size >= max) texts.delete(texts.keys().next().value!);
+      while (texts.size > 0 && (texts.size >= max || totalLength + query.length > maxTotalLength)) {
+        const oldest = texts.keys().next().value!;
+        texts.delete(oldest);
+        totalLength -= oldest.length;
+      }
       texts.set(query, (byName = new Map()));
+      totalLength += query.length;
     }
     if (byName.has(operationName)) return;
     const name = operationName || undefined;
-    byName.set(operationName, (contextValue, variableValues) => normalizedExecutor({ schema, document, contextValue, variableValues, operationName: name }) as ExecutionResult | Promise<ExecutionResult>);
+    byName.set(operationName, (contextValue, variableValues) => {
+      const result = normalizedExecutor({ schema, document, contextValue, variableValues, operationName: name });
+      // Not `instanceof Promise`: under jest's VM modules promises may come from another realm.
+      return 'then' in result ? (result as Promise<ExecutionResult | AsyncIterable<unknown>>).then(single) : single(result);
+    });
   }
 
   return {
@@ -73,8 +117,8 @@ export function createLearnedTexts({ schema, max = 1000 }: LearnedTextsOptions) 
           if (params.extensions != null || context.request?.method !== 'POST' || persistedOperationOf(params)) return;
           // No name, or a name: '' (or another type) is yoga's to judge, every time.
           const operationName = params.operationName == null ? '' : typeof params.operationName === 'string' && params.operationName !== '' ? params.operationName : undefined;
-          if (operationName === undefined || /@(defer|stream)\b/.test(params.query)) return;
-          if (getOperationAST(args.document, operationName || undefined)?.operation !== 'query') return;
+          if (operationName === undefined || getOperationAST(args.document, operationName || undefined)?.operation !== 'query') return;
+          if (defersOrStreams(args.document) || costDependsOnVariables(args.document, operationName || undefined)) return;
           learn(params.query, operationName, args.document);
         },
       };

@@ -88,7 +88,8 @@ export function createCatalogService({ database, bus, tombstoneRetentionDays = 3
       request.statLabel = 'GET /products?ids';
       const ids = parseIds(q.ids);
       if (typeof ids === 'string') return reject(reply, 400, { code: 'INVALID_INPUT', message: ids });
-      const fields = q.fields === undefined ? undefined : parseFields(q.fields);
+      // A repeated parameter arrives as an array: one of each, or the request is refused.
+      const fields = q.fields === undefined ? undefined : typeof q.fields === 'string' ? parseFields(q.fields) : 'fields: expected one comma-separated list';
       if (typeof fields === 'string') return reject(reply, 400, { code: 'INVALID_INPUT', field: 'fields', message: fields });
       const rows = await db.select().from(products).where(inArray(products.sku, ids));
       return { items: fields ? rows.map((row) => project(toProduct(row), fields)) : rows.map(toProduct) };

@@ -67,7 +67,9 @@ export function reject(reply: FastifyReply, status: number, body: ServiceErrorBo
 }
 
 /** Parses `?ids=a,b,c`: 1 to 500 non-empty ids. Returns an error message for anything else. */
-export function parseIds(raw: string): string[] | string {
+export function parseIds(raw: unknown): string[] | string {
+  // A repeated `ids=` arrives as an array.
+  if (typeof raw !== 'string') return 'ids: expected one comma-separated list of ids';
   const ids = raw.split(',').map((s) => s.trim());
   if (ids.length === 0 || ids.length > 500 || ids.some((id) => id === '')) {
     return `ids: expected 1 to 500 comma-separated ids, got ${ids.length}`;
