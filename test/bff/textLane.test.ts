@@ -104,6 +104,20 @@ describe('a text yoga has run is answered by the lane, as yoga answers it', () =
     expectSameAnswer(first, yoga);
   });
 
+  it('fetches only the product fields the text reads, as for a persisted query', async () => {
+    const catalog = system.proxies.catalog.received;
+    const productReads = (from: number) => catalog.slice(from).map((r) => r.path).filter((path) => path.startsWith('/products?ids='));
+    const body = JSON.stringify({ query: `${ORDERS}\n# projection`, variables: { first: 3 } });
+    let from = catalog.length;
+    const first = await send(body, { authorization: demo });
+    expect(productReads(from)).toEqual([expect.not.stringContaining('fields=')]);
+    from = catalog.length;
+    const lane = await send(body, { authorization: demo });
+    expect(ranOnLane(lane.id)).toBe(true);
+    expect(productReads(from)).toEqual([expect.stringMatching(/&fields=name$/)]);
+    expect(lane.body.toString()).toBe(first.body.toString());
+  });
+
   it('keys on the exact text and the operation name', async () => {
     const two = `${TWO}\n# keys`;
     const { lane } = await learnedThenBoth(JSON.stringify({ query: two, operationName: 'A' }));

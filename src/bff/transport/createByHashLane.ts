@@ -350,7 +350,7 @@ export function createByHashLane(options: ByHashLaneOptions) {
     const requestId = req.headers['x-request-id'] as string;
     const variables = laneParams.params.variables as Record<string, unknown> | undefined;
     let context: Context | undefined;
-    const contextOf = () => (context ??= options.context(resolvedViewer, requestId, headers, log, operation?.productFields));
+    const contextOf = () => (context ??= options.context(resolvedViewer, requestId, headers, log, operation?.productFields ?? text?.productFields));
     const execute = async (): Promise<LaneResult> => {
       try {
         return await runQuery(contextOf(), variables);

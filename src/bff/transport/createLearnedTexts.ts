@@ -1,6 +1,7 @@
 import { normalizedExecutor } from '@graphql-tools/executor';
 import { BREAK, getOperationAST, visit, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { productProjection } from '../loaders/productProjection.js';
 import { costDependsOnVariables } from '../plugins/useOperationLimits.js';
 import { persistedOperationOf } from '../plugins/usePersistedOperations.js';
 
@@ -36,8 +37,12 @@ function defersOrStreams(document: DocumentNode): boolean {
   return found;
 }
 
-/** Runs a learned text: with the request's context and variables, to one result. */
-export type TextRunner = (contextValue: unknown, variableValues: Record<string, unknown> | undefined) => ExecutionResult | Promise<ExecutionResult>;
+/**
+ * Runs a learned text: with the request's context and variables, to one result. `productFields`:
+ * what it reads of products (`productProjection`), which the lane fetches alone, as for a
+ * persisted query.
+ */
+export type TextRunner = ((contextValue: unknown, variableValues: Record<string, unknown> | undefined) => ExecutionResult | Promise<ExecutionResult>) & { productFields?: readonly string[] };
 
 export interface LearnedTextsOptions {
   schema: GraphQLSchema;
@@ -59,7 +64,8 @@ export interface LearnedTextsOptions {
  * @graphql-tools/executor, the same version) with the document yoga validated: not graphql-jit,
  * whose errors carry no `locations` and come after `data`, so a text's answer stays yoga's to
  * the byte, errors included. What the lane saves is yoga's fetch-API round trip, its plugin chain
- * and the document cache lookups.
+ * and the document cache lookups; and, as for a persisted query, products are fetched with only
+ * the fields the text reads (`productProjection`).
  *
  * Learned: queries (no mutation or subscription), sent by POST as `query` with no `extensions`,
  * not persisted operations, without `@defer` or `@stream`, whose cost does not depend on their
@@ -86,11 +92,14 @@ export function createLearnedTexts({ schema, max = 1000, maxTotalLength = MAX_LE
     }
     if (byName.has(operationName)) return;
     const name = operationName || undefined;
-    byName.set(operationName, (contextValue, variableValues) => {
+    const run: TextRunner = (contextValue, variableValues) => {
       const result = normalizedExecutor({ schema, document, contextValue, variableValues, operationName: name });
       // Not `instanceof Promise`: under jest's VM modules promises may come from another realm.
       return 'then' in result ? (result as Promise<ExecutionResult | AsyncIterable<unknown>>).then(single) : single(result);
-    });
+    };
+    const productFields = productProjection(schema, document);
+    if (productFields) run.productFields = productFields;
+    byName.set(operationName, run);
   }
 
   return {
