@@ -15,7 +15,9 @@ export interface UserResource {
  * `GET /products?ids=`, `GET /products?limit=…` (catalog service). The key is the SKU.
  * `GET /products?ids=a,b&fields=name,priceCents` answers each item with `sku` and the fields named
  * (any of `PRODUCT_RESOURCE_FIELDS`; another name is refused with 400 `INVALID_INPUT`): the
- * BFF asks for what a persisted query reads (src/bff/loaders/productProjection.ts).
+ * BFF asks for what a persisted query reads (src/bff/loaders/productProjection.ts). A
+ * deployment's own catalog must accept the parameter; answering whole products anyway is fine
+ * (the BFF reads only what it asked for), refusing it fails those reads (or set BY_HASH_LANE=off).
  */
 export interface ProductResource {
   sku: string;
