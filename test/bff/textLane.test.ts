@@ -7,7 +7,7 @@ import { createSchema } from '../../src/bff/createSchema.js';
 import { createLearnedTexts, MAX_LEARNED_TEXT_LENGTH } from '../../src/bff/transport/createLearnedTexts.js';
 import { createLogger } from '../../src/logging/createLogger.js';
 import { startSystemBehindProxies, type SystemBehindProxies } from '../support/startSystemBehindProxies.js';
-import { startTestSystem } from '../support/startTestSystem.js';
+import { startTestSystem, type TestSystem } from '../support/startTestSystem.js';
 
 // Issue 15: with PERSISTED_OPERATIONS=off, a query text yoga has run once is answered by the
 // lane from then on (src/bff/transport/createLearnedTexts.ts), on yoga's own executor. Its
@@ -181,26 +181,28 @@ describe('what stays on yoga', () => {
 });
 
 describe('in production with PERSISTED_OPERATIONS=off', () => {
+  // Started in a hook (the hooks' longer timeout: a busy machine boots PGlite slowly).
+  let production: TestSystem;
+  beforeAll(async () => {
+    production = await startTestSystem({ PERSISTED_OPERATIONS: 'off' }, { nodeEnv: 'production' }, { logger: createLogger({ level: 'debug' }, sink) });
+  });
+  afterAll(() => production?.stop());
+
   it('refuses introspection every time (never learned), and serves other texts on the lane', async () => {
-    const production = await startTestSystem({ PERSISTED_OPERATIONS: 'off' }, { nodeEnv: 'production' }, { logger: createLogger({ level: 'debug' }, sink) });
-    try {
-      const post = async (query: string) => {
-        const id = `prod-${randomUUID()}`;
-        const response = await fetch(production.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': id }, body: JSON.stringify({ query }) });
-        return { id, status: response.status, body: (await response.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] } };
-      };
-      for (let i = 0; i < 3; i++) {
-        const refused = await post('{ __schema { types { name } } }');
-        expect(refused.status).toBe(400);
-        expect(refused.body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
-        expect(ranOnLane(refused.id)).toBe(false);
-      }
-      const answers = [await post('{ __typename }'), await post('{ __typename }')];
-      expect(answers.map((a) => a.body)).toEqual([{ data: { __typename: 'Query' } }, { data: { __typename: 'Query' } }]);
-      expect(answers.map((a) => ranOnLane(a.id))).toEqual([false, true]);
-    } finally {
-      await production.stop();
+    const post = async (query: string) => {
+      const id = `prod-${randomUUID()}`;
+      const response = await fetch(production.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': id }, body: JSON.stringify({ query }) });
+      return { id, status: response.status, body: (await response.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] } };
+    };
+    for (let i = 0; i < 3; i++) {
+      const refused = await post('{ __schema { types { name } } }');
+      expect(refused.status).toBe(400);
+      expect(refused.body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+      expect(ranOnLane(refused.id)).toBe(false);
     }
+    const answers = [await post('{ __typename }'), await post('{ __typename }')];
+    expect(answers.map((a) => a.body)).toEqual([{ data: { __typename: 'Query' } }, { data: { __typename: 'Query' } }]);
+    expect(answers.map((a) => ranOnLane(a.id))).toEqual([false, true]);
   });
 });
 

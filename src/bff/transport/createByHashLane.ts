@@ -196,12 +196,14 @@ function paramsOfGet(search: string): LaneParams | undefined {
  * usage metrics, authentication, the compiled query, yoga's error masking and the error codes,
  * yoga's own result serializer and status rules (`processRegularResult`), CORS, `Vary`,
  * `Deprecation`/`Sunset`, `Cache-Control`/`ETag`/304, and compression. The request id, access log
- * and duration metric are the HTTP server's, for both paths.
+ * and duration metric are the HTTP server's, for both paths. With `texts` (`PERSISTED_OPERATIONS=off`)
+ * it also answers, by POST, a query text yoga has run before (createLearnedTexts.ts), with the same
+ * gates (the manifest lookup aside), on yoga's own executor.
  *
- * Everything else goes to yoga, decided before anything is counted: text, mutations,
- * subscriptions, batches, `@defer` operations, stream media types (SSE, multipart), other
- * paths and content types, bodies over the limit or without a length, malformed JSON, ids whose
- * type cannot be read. `FAST_PATHS=off` turns the lane off.
+ * Everything else goes to yoga, decided before anything is counted: text yoga has not run (or
+ * would not let the lane run), mutations, subscriptions, batches, `@defer` operations, stream
+ * media types (SSE, multipart), other paths and content types, bodies over the limit or without a
+ * length, malformed JSON, ids whose type cannot be read. `FAST_PATHS=off` turns the lane off.
  */
 export function createByHashLane(options: ByHashLaneOptions) {
   const { operations, compiled, mode, admission, versionPolicy, corsAllows, maxBodyBytes, around = [], compressionThreshold = 1024, texts } = options;
