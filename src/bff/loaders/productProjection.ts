@@ -1,5 +1,6 @@
-import { BREAK, isAbstractType, isObjectType, Kind, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { isAbstractType, isObjectType, Kind, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { PRODUCT_RESOURCE_FIELDS, type ProductResource } from '../../contracts/index.js';
+import { coordinatesOf } from '../persisted/schemaUsage.js';
 
 /**
  * What each field of the GraphQL `Product` reads of the catalog's `ProductResource`
@@ -26,9 +27,10 @@ export const PRODUCT_FIELD_SOURCES: Readonly<Record<string, readonly (keyof Prod
  * (directly, through a fragment, or on an interface or union `Product` belongs to, such as `Node`),
  * in a fixed order. Where that cannot be told (a mutation or subscription, whose resolvers may
  * read products for their own work; a field this module does not know), `undefined`: whole
- * products. Computed once per persisted operation (loadPersistedOperations) and learned text
- * (createLearnedTexts): the orders screen
- * then parses 62 products of `sku` and `name` (~2 KB) instead of ~18 KB of them.
+ * products. For a validated document (its fields are read as schema coordinates, the schema
+ * usage report's `coordinatesOf`). Computed once per persisted operation (loadPersistedOperations)
+ * and learned text (createLearnedTexts): the orders screen then parses 62 products of `sku` and
+ * `name` (~2 KB) instead of ~18 KB of them.
  */
 export function productProjection(schema: GraphQLSchema, document: DocumentNode): readonly (keyof ProductResource)[] | undefined {
   const product = schema.getType('Product');
@@ -37,30 +39,17 @@ export function productProjection(schema: GraphQLSchema, document: DocumentNode)
     if (definition.kind === Kind.OPERATION_DEFINITION && definition.operation !== 'query') return undefined;
   }
   const needed = new Set<keyof ProductResource>();
-  let whole = false;
-  const typeInfo = new TypeInfo(schema);
-  visit(
-    document,
-    visitWithTypeInfo(typeInfo, {
-      Field(node) {
-        const parent = typeInfo.getParentType();
-        if (!parent) {
-          whole = true;
-          return BREAK;
-        }
-        if (parent !== product && !(isAbstractType(parent) && schema.isSubType(parent, product))) return undefined;
-        const sources = Object.hasOwn(PRODUCT_FIELD_SOURCES, node.name.value) ? PRODUCT_FIELD_SOURCES[node.name.value] : undefined;
-        if (!sources) {
-          whole = true;
-          return BREAK;
-        }
-        for (const source of sources) needed.add(source);
-        return undefined;
-      },
-    }),
-  );
-  if (whole) return undefined;
+  // The document's fields as schema coordinates (`Type.field`; arguments have a `(`).
+  for (const coordinate of coordinatesOf(schema, document)) {
+    const dot = coordinate.indexOf('.');
+    const field = coordinate.slice(dot + 1);
+    if (field.includes('(')) continue;
+    const parent = schema.getType(coordinate.slice(0, dot));
+    if (parent !== product && !(parent && isAbstractType(parent) && schema.isSubType(parent, product))) continue;
+    const sources = Object.hasOwn(PRODUCT_FIELD_SOURCES, field) ? PRODUCT_FIELD_SOURCES[field] : undefined;
+    if (!sources) return undefined;
+    for (const source of sources) needed.add(source);
+  }
   // In the resource's own order: one selection, one URL.
   return PRODUCT_RESOURCE_FIELDS.filter((field) => field !== 'sku' && needed.has(field));
 }
-

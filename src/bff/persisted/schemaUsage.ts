@@ -33,7 +33,7 @@ export interface SchemaElementUsage {
 }
 
 /** The schema coordinates one document selects or passes: fields, arguments, input fields and enum values written in it. */
-function coordinatesOf(schema: GraphQLSchema, document: DocumentNode): Set<string> {
+export function coordinatesOf(schema: GraphQLSchema, document: DocumentNode): Set<string> {
   const used = new Set<string>();
   const typeInfo = new TypeInfo(schema);
   visit(

@@ -34,7 +34,9 @@ const toProduct = (row: ProductRow): ProductResource => ({
 const RESOURCE_FIELDS: ReadonlySet<string> = new Set(PRODUCT_RESOURCE_FIELDS);
 
 /** The `fields=` of a batch read: the resource's fields to answer besides `sku`, or a message. */
-function parseFields(raw: string): (keyof ProductResource)[] | string {
+function parseFields(raw: unknown): (keyof ProductResource)[] | string {
+  // A repeated `fields=` arrives as an array.
+  if (typeof raw !== 'string') return 'fields: expected one comma-separated list';
   const fields = raw === '' ? [] : raw.split(',');
   const unknown = fields.find((field) => !RESOURCE_FIELDS.has(field));
   if (unknown !== undefined || fields.length > RESOURCE_FIELDS.size) {
@@ -88,8 +90,7 @@ export function createCatalogService({ database, bus, tombstoneRetentionDays = 3
       request.statLabel = 'GET /products?ids';
       const ids = parseIds(q.ids);
       if (typeof ids === 'string') return reject(reply, 400, { code: 'INVALID_INPUT', message: ids });
-      // A repeated parameter arrives as an array: one of each, or the request is refused.
-      const fields = q.fields === undefined ? undefined : typeof q.fields === 'string' ? parseFields(q.fields) : 'fields: expected one comma-separated list';
+      const fields = q.fields === undefined ? undefined : parseFields(q.fields);
       if (typeof fields === 'string') return reject(reply, 400, { code: 'INVALID_INPUT', field: 'fields', message: fields });
       const rows = await db.select().from(products).where(inArray(products.sku, ids));
       return { items: fields ? rows.map((row) => project(toProduct(row), fields)) : rows.map(toProduct) };
