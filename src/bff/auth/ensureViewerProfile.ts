@@ -1,6 +1,6 @@
 import type { UserResource } from '../../contracts/index.js';
 import type { Context } from '../context.js';
-import type { UserModel } from '../models.js';
+import { tagged, type UserModel } from '../models.js';
 import { requireViewer } from '../resolvers/shared.js';
 
 /**
@@ -16,7 +16,7 @@ export async function ensureViewerProfile(context: Context): Promise<UserModel> 
     body: { id: claims.sub, ...(claims.name ? { name: claims.name } : {}), ...(claims.email ? { email: claims.email } : {}) },
     expect: [200, 201],
   });
-  const user: UserModel = { ...body.user, __typename: 'User' };
+  const user: UserModel = tagged(body.user, 'User');
   context.loaders.users.prime(user.id, user);
   return user;
 }

@@ -9,8 +9,23 @@ const NODE_TYPES: ReadonlySet<string> = new Set<NodeType>(['User', 'Product', 'O
  * IDs stored on phones keep resolving; clients treat the whole string as opaque.
  */
 export function toGlobalId(type: NodeType, key: string): string {
-  return Buffer.from(`${VERSION}:${type}:${key}`).toString('base64url');
+  const known = encoded[type];
+  let id = known.get(key);
+  if (id === undefined) {
+    id = Buffer.from(`${VERSION}:${type}:${key}`).toString('base64url');
+    // Bounded: past the limit the ids of the keys seen since are kept instead.
+    if (known.size >= REMEMBERED_IDS) known.clear();
+    known.set(key, id);
+  }
+  return id;
 }
+
+/**
+ * The ids made lately, per type: one screen makes the same ids again and again (the orders screen
+ * makes ~100, a product's for every line it is on), and encoding one costs ~10 times a lookup.
+ */
+const REMEMBERED_IDS = 10_000;
+const encoded: Record<NodeType, Map<string, string>> = { User: new Map(), Product: new Map(), Order: new Map() };
 
 /** The type and service key of a global ID, or `null` for anything that is not one of ours. */
 export function fromGlobalId(id: string): { type: NodeType; key: string } | null {
