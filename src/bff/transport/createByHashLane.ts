@@ -258,9 +258,9 @@ export function createByHashLane(options: ByHashLaneOptions) {
       const out = new HeaderMap(plain.headers);
       // Encoded once: its length is the Content-Length, and the socket writes it as is (a string
       // would be measured here and encoded again on the way out).
-      let body: string | null = plain.body;
+      let body: Buffer | null = Buffer.from(plain.body);
       let status = plain.status;
-      out.set('content-length', String(Buffer.byteLength(body)));
+      out.set('content-length', String(body.length));
       if (corsAllows) addCorsHeaders(out, headers.get('origin'), corsAllows);
       if (verdict) addVersionHeaders(out, verdict);
       const type = out.get('content-type') ?? '';
@@ -297,7 +297,7 @@ export function createByHashLane(options: ByHashLaneOptions) {
         const encoding = chooseEncoding(headers.get('accept-encoding'));
         if (encoding && Number(out.get('content-length')) >= compressionThreshold) {
           out.append('vary', 'Accept-Encoding');
-          return compress(Buffer.from(body), encoding).then((compressed) => {
+          return compress(body, encoding).then((compressed) => {
             out.set('content-encoding', encoding);
             out.set('content-length', String(compressed.length));
             return { status, headers: out, body: compressed };
