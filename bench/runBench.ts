@@ -7,7 +7,7 @@ import { projectRoot } from '../src/util/projectRoot.js';
 import { FailedRun, measureInterleaved, type LoadOptions, type Slot, type Target } from './lib/load.js';
 import { HTTP_SCENARIOS, HTTP_SERVERS, type ScenarioId, type ServerId } from './lib/httpComparison.js';
 import { checkOrderList, firstPartyOperation, requestsFor } from './lib/operations.js';
-import { canPin, LOAD_CORE, pinSelf, SERVER_CORE, startNode, type Child } from './lib/processes.js';
+import { canPin, LOAD_CORE, pinSelf, SERVER_CORE, startNode, startScriptNodeFlags, type Child } from './lib/processes.js';
 import { renderReport, type Report } from './lib/report.js';
 import { measureDownstreamCalls, type DownstreamCallsResult } from './scenarios/downstreamCalls.js';
 import { checkOrderEvent, heapOf, sharedSubscribersOf, measureFanOut, type FanOutResult } from './scenarios/fanOut.js';
@@ -56,7 +56,8 @@ async function startBff(name: string, serviceUrls: Record<string, string>, env: 
     core: SERVER_CORE,
     ready: /GraphiQL: (http:\S+)/,
     // --expose-gc and gcOnSignal: S6 compares memory after full collections. Neither costs a request anything.
-    nodeArgs: [...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), '--expose-gc', '--import', join(root, 'dist/bench/servers/gcOnSignal.js'), ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [])],
+    // npm start's flags (package.json), then any of BENCH_NODE_ARGS.
+    nodeArgs: [...startScriptNodeFlags(), ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), '--expose-gc', '--import', join(root, 'dist/bench/servers/gcOnSignal.js'), ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [])],
     env: {
       NODE_ENV: 'development',
       PORT: String(port),
@@ -305,7 +306,7 @@ async function main() {
         name: 'bff-embedded',
         core: SERVER_CORE,
         ready: /^(\{"graphql".*\})$/m,
-        nodeArgs: ['--expose-gc', '--import', join(root, 'dist/bench/servers/gcOnSignal.js'), ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=bff-embedded.cpuprofile'] : [])],
+        nodeArgs: [...startScriptNodeFlags(), '--expose-gc', '--import', join(root, 'dist/bench/servers/gcOnSignal.js'), ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=bff-embedded.cpuprofile'] : [])],
         // WS_MAX_SOCKETS_PER_CLIENT=0: S6's thousands of sockets all belong to one user.
         env: { NODE_ENV: 'development', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: 'memory://', RATE_LIMIT_PER_SECOND: '0', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', WS_MAX_SOCKETS_PER_CLIENT: '0', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' },
       });

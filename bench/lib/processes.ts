@@ -5,6 +5,22 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { projectRoot } from '../../src/util/projectRoot.js';
 
+/**
+ * The node flags `npm start` gives the BFF (package.json's `start`: `node <flags> src/runBuilt.mjs …`),
+ * so that the benchmark's BFF runs as `npm start` and the image (its `NODE_OPTIONS`) run it.
+ */
+export function startScriptNodeFlags(): string[] {
+  const start = (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
+  const [node, ...rest] = start.split(/\s+/);
+  if (node !== 'node') throw new Error(`package.json's start script does not run node: ${start}`);
+  const flags: string[] = [];
+  for (const token of rest) {
+    if (!token.startsWith('--')) break;
+    flags.push(token);
+  }
+  return flags;
+}
+
 /** Whether server and load generator can get a core each (Linux with `taskset` and ≥ 2 cores). */
 export const canPin = availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0;
 

@@ -50,6 +50,9 @@ withServer('the production image', () => {
     expect(existsSync(join(modules, 'graphql-yoga'))).toBe(true);
     for (const dev of ['typescript', 'jest', 'playwright-core', '@graphql-codegen/cli']) expect(existsSync(join(modules, dev))).toBe(false);
     expect(layout.env.NODE_ENV).toBe('production');
+    // As `npm start` runs it (package.json): the BFF's young-generation size.
+    expect(layout.env.NODE_OPTIONS).toBe('--max-semi-space-size=32');
+    expect(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start).toMatch(/^node --max-semi-space-size=32 /);
     expect(layout.cmd).toEqual(['node', 'dist/src/main.js']);
   });
 
