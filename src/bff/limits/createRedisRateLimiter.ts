@@ -2,19 +2,21 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RateLimiter, RateLimiterOptions } from './RateLimiter.js';
 
-// GCRA in one atomic step, on Redis's clock so that every instance agrees on "now".
+// GCRA in one atomic step, on Redis's clock so that every instance agrees on "now", in
+// milliseconds with microseconds (as the in-memory limiter: a high limit's tolerance is under a
+// millisecond), stored with them: a Lua number becomes a string of 14 digits otherwise.
 // KEYS[1]: the client's key. ARGV: interval (ms per request), tolerance (interval × burst).
 // Returns 0 when allowed, else the milliseconds until the next request would be.
 const GCRA = `
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 local nextTat = tat + interval
 if nextTat - tolerance > now then return math.ceil(nextTat - tolerance - now) end
-redis.call('SET', KEYS[1], nextTat, 'PX', math.ceil(nextTat - now))
+redis.call('SET', KEYS[1], string.format('%.3f', nextTat), 'PX', math.ceil(nextTat - now))
 return 0
 `;
 
@@ -31,7 +33,7 @@ export interface RedisRateLimiterOptions extends RateLimiterOptions {
  * requests are allowed (fail open) and the outage is logged once: a broken limiter must not take
  * the API down with it.
  */
-export function createRedisRateLimiter({ url, perSecond, burst, keyPrefix = 'mobile-bff:rate:', logger }: RedisRateLimiterOptions): RateLimiter {
+export function createRedisRateLimiter({ url, perSecond, burst, keyPrefix = 'mobile-bff:rate:', logger }: RedisRateLimiterOptions): RateLimiter & { /** Resolves once Redis answers (until then every request is allowed). */ ready(): Promise<void> } {
   const interval = 1000 / perSecond;
   const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 250, connectTimeout: 2000 });
   let failing = false;
@@ -51,6 +53,7 @@ export function createRedisRateLimiter({ url, perSecond, burst, keyPrefix = 'mob
         return { allowed: true };
       }
     },
+    ready: () => (redis.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => redis.once('ready', () => resolve()))),
     async close() {
       await redis.quit().catch(() => redis.disconnect());
     },
