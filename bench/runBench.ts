@@ -160,14 +160,15 @@ async function main() {
       }
     };
 
+    let s3Calls: { url: string; method: string; body: string }[] = [];
     /** The BFF's answer to each scenario: the bytes every server must answer, every time. */
     const reference: Partial<Record<ScenarioId, { text: string; contentType: string }>> = {};
 
     // Every server stays up until all are measured: the runs are interleaved (measureInterleaved),
     // so a drift in the machine's speed shifts every row alike.
     const slots: (Slot & { scenario: ScenarioId; server: ServerId })[] = [];
-    const run = (scenario: ScenarioId, server: ServerId, url: string, pid: number) => {
-      slots.push({ scenario, server, pid, target: { ...requestOf(scenario, url), expectBody: reference[scenario]!.text } });
+    const run = (scenario: ScenarioId, server: ServerId, url: string, pid: number, pacedLike?: Slot) => {
+      slots.push({ scenario, server, pid, target: { ...requestOf(scenario, url), expectBody: reference[scenario]!.text }, ...(pacedLike ? { pacedLike } : {}) });
     };
     const measureAll = async () => {
       // In table order: scenario, then server.
@@ -213,7 +214,11 @@ async function main() {
       };
       await check('S1', (b) => (b.data?.__typename === 'Query' ? undefined : JSON.stringify(b)));
       const s2 = await check('S2', (b) => checkOrderList(b, 20));
+      // The downstream calls of one S3 request, in order: what the latency floor (`floor`) repeats.
+      const receivedUrl = (since: number) => fetch(`${control}/received?since=${since}`).then((r) => r.json() as Promise<{ next: number; requests: { service: string; method: string; url: string; body: string }[] }>);
+      const before = (await receivedUrl(0)).next;
       const s3 = await check('S3', (b) => checkOrderList(b, 20));
+      s3Calls = (await receivedUrl(before)).requests.map((c) => ({ url: serviceUrls[c.service]! + c.url, method: c.method, body: c.body }));
       const s3get = await check('S3get', (b) => checkOrderList(b, 20));
       if (s3.text !== s2.text || s3get.text !== s2.text) throw new FailedRun('S3 (by hash) answered other bytes than S2 (text) for the same operation');
       await check('S8', (b) => (b.errors?.length || b.data?.products?.edges?.length !== 20 ? `expected 20 products: ${JSON.stringify(b).slice(0, 300)}` : undefined));
@@ -289,6 +294,19 @@ async function main() {
       const { running, match: ready } = await startPeer(`bare-${scenario}`, 'dist/bench/servers/bare.js', [bodyFile, reference[scenario]!.contentType]);
       children.push(running);
       run(scenario, 'ceiling', ready[1]!, running.pid);
+    }
+
+    // The latency floor: node:http making S3's downstream calls, then answering its bytes.
+    if (measured('floor').includes('S3')) {
+      const dir = mkdtempSync(join(tmpdir(), 'mobile-bff-bench-'));
+      writeFileSync(join(dir, 'S3.json'), reference.S3!.text);
+      writeFileSync(join(dir, 'calls.json'), JSON.stringify(s3Calls));
+      if (s3Calls.length !== 3) throw new FailedRun(`S3 made ${s3Calls.length} downstream calls, not 3: ${JSON.stringify(s3Calls).slice(0, 300)}`);
+      const { running, match: ready } = await startPeer('floor-S3', 'dist/bench/servers/bareDownstream.js', [join(dir, 'S3.json'), reference.S3!.contentType, join(dir, 'calls.json')]);
+      children.push(running);
+      await checkSameAnswers('floor', ready[1]!);
+      // Paced at the BFF's rate: the floor of the BFF's own latency at its half saturation.
+      run('S3', 'floor', ready[1]!, running.pid, slots.find((slot) => slot.scenario === 'S3' && slot.server === 'bff'));
     }
 
     if (slots.length) {

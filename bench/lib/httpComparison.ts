@@ -57,6 +57,11 @@ export const HTTP_SERVERS = {
     settings: '`bench/servers/bare.ts`: reads the request body and answers the BFF\'s exact bytes and content type for that scenario, nothing else.',
     scenarios: ['S1', 'S2', 'S3', 'S8'],
   },
+  floor: {
+    label: 'bare node:http + the same 3 downstream calls (latency floor)',
+    settings: "`bench/servers/bareDownstream.ts`: for every request, the three downstream calls the BFF made for S3's (the viewer's profile, the orders page, the products), one after another, to the same proxies with undici, each answer read whole, then the BFF's bytes. No GraphQL and no parsing: its latency is the machine's for a request that waits on downstream (the load generator, the downstream process and loopback share the other core), below which no server's can go.",
+    scenarios: ['S3'],
+  },
 } as const satisfies Record<string, HttpServer>;
 export type ServerId = keyof typeof HTTP_SERVERS;
 

@@ -120,6 +120,8 @@ export interface Slot {
   target: Target;
   /** The server process, for its CPU time. */
   pid?: number;
+  /** Paced at that slot's rate (half its saturation) rather than at half of its own. */
+  pacedLike?: Slot;
 }
 
 /**
@@ -137,7 +139,8 @@ export async function measureInterleaved(slots: readonly Slot[], { warmupSeconds
       saturated[i]!.push(await once(slot.target, { seconds, connections, ...(slot.pid === undefined ? {} : { pid: slot.pid }) }));
     }
   }
-  const rates = saturated.map((runs) => Math.max(1, Math.round(summarize(runs.map((r) => r.rps)).median / 2)));
+  const ownRates = saturated.map((runs) => Math.max(1, Math.round(summarize(runs.map((r) => r.rps)).median / 2)));
+  const rates = slots.map((slot, i) => (slot.pacedLike && slots.includes(slot.pacedLike) ? ownRates[slots.indexOf(slot.pacedLike)]! : ownRates[i]!));
   const half: PacedResult[][] = slots.map(() => []);
   for (let round = 0; round < repetitions; round++) {
     for (const [i, slot] of slots.entries()) {

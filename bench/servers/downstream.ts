@@ -13,7 +13,8 @@ import { serviceNames, startReferenceServices, type ServiceName } from '../../sr
 // every answer (S5) and counts requests per route (what the BFF actually called).
 //
 // Prints one JSON line `{"urls":{...},"control":"http://..."}` once listening.
-// Control: GET /stats → {"users":{"GET /users?ids":n,...},...}; POST /delay?ms=2.
+// Control: GET /stats → {"users":{"GET /users?ids":n,...},...}; POST /delay?ms=2;
+// GET /received?since=N → {"next":M,"requests":[{service,method,url,body},...]} (the last 1,000).
 
 interface Recorded {
   status: number;
@@ -26,6 +27,9 @@ const bus = createInProcessBus();
 const services = await startReferenceServices({ database, bus, seed: true });
 
 let delayMs = 0;
+/** Every request the proxies received, in order (the last 1,000): what one BFF request called. */
+const received: { service: ServiceName; method: string; url: string; body: string }[] = [];
+let receivedBefore = 0;
 const counts: Record<ServiceName, Record<string, number>> = { users: {}, catalog: {}, orders: {}, notifications: {} };
 
 const readBody = (req: IncomingMessage) =>
@@ -51,6 +55,8 @@ async function startMemoizingProxy(name: ServiceName, target: string) {
       const url = req.url ?? '/';
       const route = routeOf(method, url);
       counts[name][route] = (counts[name][route] ?? 0) + 1;
+      received.push({ service: name, method, url, body: body.toString('utf8') });
+      if (received.length > 1000) receivedBefore += received.splice(0, received.length - 1000).length;
       const key = `${method} ${url} ${body.toString('utf8')}`;
       let answer = recorded.get(key);
       if (!answer) {
@@ -85,6 +91,12 @@ const control = createServer((req, res) => {
   if (req.method === 'POST' && url.pathname === '/delay') {
     delayMs = Number(url.searchParams.get('ms') ?? 0);
     res.writeHead(204).end();
+    return;
+  }
+  if (url.pathname === '/received') {
+    // GET /received?since=N: the requests from the N-th on ({next, requests}).
+    const since = Math.max(Number(url.searchParams.get('since') ?? 0), receivedBefore);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ next: receivedBefore + received.length, requests: received.slice(since - receivedBefore) }));
     return;
   }
   if (url.pathname === '/stats') {
