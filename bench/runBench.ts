@@ -25,6 +25,10 @@ const listArg = (name: string) => {
 const only = listArg('only');
 const servers = listArg('servers');
 const known = { only: new Set([...Object.keys(HTTP_SCENARIOS), 'S5', 'S6', 'S7']), servers: new Set(Object.keys(HTTP_SERVERS)) };
+if (servers?.has('floor') && !servers.has('bff')) {
+  process.stderr.write('--servers: floor is paced at the BFF\'s rate; name bff too\n');
+  process.exit(2);
+}
 for (const [name, given] of [['only', only], ['servers', servers]] as const) {
   const unknown = [...(given ?? [])].filter((v) => !known[name].has(v));
   if (unknown.length) {
@@ -215,10 +219,11 @@ async function main() {
       await check('S1', (b) => (b.data?.__typename === 'Query' ? undefined : JSON.stringify(b)));
       const s2 = await check('S2', (b) => checkOrderList(b, 20));
       // The downstream calls of one S3 request, in order: what the latency floor (`floor`) repeats.
-      const receivedUrl = (since: number) => fetch(`${control}/received?since=${since}`).then((r) => r.json() as Promise<{ next: number; requests: { service: string; method: string; url: string; body: string }[] }>);
-      const before = (await receivedUrl(0)).next;
+      await fetch(`${control}/received/start`, { method: 'POST' });
       const s3 = await check('S3', (b) => checkOrderList(b, 20));
-      s3Calls = (await receivedUrl(before)).requests.map((c) => ({ url: serviceUrls[c.service]! + c.url, method: c.method, body: c.body }));
+      await fetch(`${control}/received/stop`, { method: 'POST' });
+      const received = (await (await fetch(`${control}/received`)).json()) as { service: string; method: string; url: string; body: string }[];
+      s3Calls = received.map((c) => ({ url: serviceUrls[c.service]! + c.url, method: c.method, body: c.body }));
       const s3get = await check('S3get', (b) => checkOrderList(b, 20));
       if (s3.text !== s2.text || s3get.text !== s2.text) throw new FailedRun('S3 (by hash) answered other bytes than S2 (text) for the same operation');
       await check('S8', (b) => (b.errors?.length || b.data?.products?.edges?.length !== 20 ? `expected 20 products: ${JSON.stringify(b).slice(0, 300)}` : undefined));

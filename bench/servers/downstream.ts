@@ -14,7 +14,8 @@ import { serviceNames, startReferenceServices, type ServiceName } from '../../sr
 //
 // Prints one JSON line `{"urls":{...},"control":"http://..."}` once listening.
 // Control: GET /stats → {"users":{"GET /users?ids":n,...},...}; POST /delay?ms=2;
-// GET /received?since=N → {"next":M,"requests":[{service,method,url,body},...]} (the last 1,000).
+// POST /received/start, POST /received/stop, GET /received → [{service,method,url,body},...]: the
+// requests received in between (at most 1,000; nothing is recorded otherwise).
 
 interface Recorded {
   status: number;
@@ -27,9 +28,9 @@ const bus = createInProcessBus();
 const services = await startReferenceServices({ database, bus, seed: true });
 
 let delayMs = 0;
-/** Every request the proxies received, in order (the last 1,000): what one BFF request called. */
+/** The requests the proxies received while recording (POST /received/start … /stop), in order, at most 1,000: what one BFF request called. */
 const received: { service: ServiceName; method: string; url: string; body: string }[] = [];
-let receivedBefore = 0;
+let recording = false;
 const counts: Record<ServiceName, Record<string, number>> = { users: {}, catalog: {}, orders: {}, notifications: {} };
 
 const readBody = (req: IncomingMessage) =>
@@ -55,8 +56,7 @@ async function startMemoizingProxy(name: ServiceName, target: string) {
       const url = req.url ?? '/';
       const route = routeOf(method, url);
       counts[name][route] = (counts[name][route] ?? 0) + 1;
-      received.push({ service: name, method, url, body: body.toString('utf8') });
-      if (received.length > 1000) receivedBefore += received.splice(0, received.length - 1000).length;
+      if (recording && received.length < 1000) received.push({ service: name, method, url, body: body.toString('utf8') });
       const key = `${method} ${url} ${body.toString('utf8')}`;
       let answer = recorded.get(key);
       if (!answer) {
@@ -93,10 +93,14 @@ const control = createServer((req, res) => {
     res.writeHead(204).end();
     return;
   }
+  if (req.method === 'POST' && (url.pathname === '/received/start' || url.pathname === '/received/stop')) {
+    recording = url.pathname === '/received/start';
+    if (recording) received.length = 0;
+    res.writeHead(204).end();
+    return;
+  }
   if (url.pathname === '/received') {
-    // GET /received?since=N: the requests from the N-th on ({next, requests}).
-    const since = Math.max(Number(url.searchParams.get('since') ?? 0), receivedBefore);
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ next: receivedBefore + received.length, requests: received.slice(since - receivedBefore) }));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(received));
     return;
   }
   if (url.pathname === '/stats') {

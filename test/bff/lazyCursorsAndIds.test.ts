@@ -24,6 +24,8 @@ describe('toConnection: cursors made when read', () => {
     // Each edge's values were read once, however often its cursor was.
     expect(reads.sort()).toEqual(['a', 'b', 'c']);
     expect(connection.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
+    // Serialized, an edge is the plain `{ cursor, node }` it stands for.
+    expect(JSON.parse(JSON.stringify(connection.edges[1]))).toEqual({ cursor: encodeCursor('scope123', ['b', 2]), node: items[1] });
   });
 
   it('gives an empty page null cursors, and first: 0 no edges however many rows came back', () => {

@@ -109,13 +109,22 @@ export function pageQuery(page: PageRequest): string {
  */
 class Edge<T> {
   #cursor: string | undefined;
+  readonly #scope: string;
+  readonly #sortValues: (item: T) => SortValue[];
   constructor(
     readonly node: T,
-    private readonly scope: string,
-    private readonly sortValues: (item: T) => SortValue[],
-  ) {}
+    scope: string,
+    sortValues: (item: T) => SortValue[],
+  ) {
+    this.#scope = scope;
+    this.#sortValues = sortValues;
+  }
   get cursor(): string {
-    return (this.#cursor ??= encodeCursor(this.scope, this.sortValues(this.node)));
+    return (this.#cursor ??= encodeCursor(this.#scope, this.#sortValues(this.node)));
+  }
+  /** As the plain `{ cursor, node }` it stands for, should anything serialize it. */
+  toJSON() {
+    return { cursor: this.cursor, node: this.node };
   }
 }
 

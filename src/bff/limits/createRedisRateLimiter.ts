@@ -4,7 +4,7 @@ import type { RateLimiter, RateLimiterOptions } from './RateLimiter.js';
 
 // GCRA in one atomic step, on Redis's clock so that every instance agrees on "now", in
 // milliseconds with microseconds (as the in-memory limiter: a high limit's tolerance is under a
-// millisecond), stored with them: a Lua number becomes a string of 14 digits otherwise.
+// millisecond), stored to the microsecond.
 // KEYS[1]: the client's key. ARGV: interval (ms per request), tolerance (interval × burst).
 // Returns 0 when allowed, else the milliseconds until the next request would be.
 const GCRA = `
@@ -33,7 +33,7 @@ export interface RedisRateLimiterOptions extends RateLimiterOptions {
  * requests are allowed (fail open) and the outage is logged once: a broken limiter must not take
  * the API down with it.
  */
-export function createRedisRateLimiter({ url, perSecond, burst, keyPrefix = 'mobile-bff:rate:', logger }: RedisRateLimiterOptions): RateLimiter & { /** Resolves once Redis answers (until then every request is allowed). */ ready(): Promise<void> } {
+export function createRedisRateLimiter({ url, perSecond, burst, keyPrefix = 'mobile-bff:rate:', logger }: RedisRateLimiterOptions): RateLimiter & { /** Resolves once Redis answers (until then every request is allowed); rejects after `timeoutMs` (10 s). */ ready(timeoutMs?: number): Promise<void> } {
   const interval = 1000 / perSecond;
   const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 250, connectTimeout: 2000 });
   let failing = false;
@@ -53,7 +53,16 @@ export function createRedisRateLimiter({ url, perSecond, burst, keyPrefix = 'mob
         return { allowed: true };
       }
     },
-    ready: () => (redis.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => redis.once('ready', () => resolve()))),
+    ready: (timeoutMs = 10_000) =>
+      redis.status === 'ready'
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`rate limiter: Redis not ready within ${timeoutMs} ms`)), timeoutMs);
+            redis.once('ready', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }),
     async close() {
       await redis.quit().catch(() => redis.disconnect());
     },
