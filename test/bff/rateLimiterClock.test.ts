@@ -6,8 +6,8 @@ import type { RateLimiter } from '../../src/bff/limits/RateLimiter.js';
 // millisecond (1,000,000/s with a burst of 40: 40 µs), and a clock of whole milliseconds made
 // every request of one millisecond look simultaneous — the 41st was refused at ~41,000/s, far
 // under the limit (seen as sporadic 429s at ~28,000 requests/s). With a burst of 2 the whole-
-// millisecond clock refuses the third request of any millisecond, which 200 requests at most
-// ~66,000/s always contain, also on Redis (a round trip each).
+// millisecond clock refuses the third request of any millisecond: 200 requests ~15 µs apart hold
+// many such milliseconds (on Redis too, while a round trip takes under ~0.3 ms).
 
 /** Waits at least `us` microseconds on the clock (a spacing, not a synchronisation: more is fine). */
 function spin(us: number) {
