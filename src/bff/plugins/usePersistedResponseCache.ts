@@ -29,17 +29,32 @@ function unavailableService(error: GraphQLError | { extensions?: Record<string, 
   return extensions?.code === ErrorCode.DownstreamUnavailable && typeof extensions.service === 'string' ? extensions.service : undefined;
 }
 
+// Accessors below are module functions reading their state from `this`, never closures made per
+// request: an accessor with a closure of its own gives its object a hidden class of its own, made in
+// the old generation and pointing at the closure, and every scavenge until the next full
+// collection then kept everything the closure reaches (a result, a request's whole context) alive
+// and promoted it (issue 15; src/bff/connections/connection.ts's PageInfo is the same case).
+const ANSWER = Symbol('cached answer');
+const PARSED = Symbol('cached answer, parsed');
+type CachedResult = Serializable & { [ANSWER]: CacheAnswer; [PARSED]?: ExecutionResult };
+function cachedData(this: CachedResult) {
+  return (this[PARSED] ??= JSON.parse(this[ANSWER].body) as ExecutionResult).data;
+}
+function stringifyCached(this: CachedResult, r: ExecutionResult) {
+  return r.errors === undefined && r.extensions === undefined ? this[ANSWER].body : JSON.stringify(r);
+}
+
 /** `body` as a result: parsed only if a later plugin reads it; serialized as the very bytes stored (so its ETag is the entry's). */
 export function resultOf(answer: CacheAnswer): Serializable {
   if (answer.stale) {
     const { data } = JSON.parse(answer.body) as ExecutionResult;
     return { data, extensions: { stale: { services: answer.stale.services, ageSeconds: answer.ageSeconds } } };
   }
-  let parsed: ExecutionResult | undefined;
-  const result = {
-    stringify: (r: ExecutionResult) => (r.errors === undefined && r.extensions === undefined ? answer.body : JSON.stringify(r)),
-  } as Serializable;
-  Object.defineProperty(result, 'data', { enumerable: true, configurable: true, get: () => (parsed ??= JSON.parse(answer.body) as ExecutionResult).data });
+  const result = { [ANSWER]: answer } as CachedResult;
+  // Bound: yoga calls `result.stringify(…)` on a copy of the result too.
+  result.stringify = stringifyCached.bind(result);
+  // Own and enumerable, as `data` is on any result: a copy (`{ ...result }`) reads it.
+  Object.defineProperty(result, 'data', { enumerable: true, configurable: true, get: cachedData });
   return result;
 }
 
@@ -51,18 +66,23 @@ export function resultOf(answer: CacheAnswer): Serializable {
 const cacheable = (operation: PersistedOperation | undefined): operation is PersistedOperation =>
   !!operation && operation.type === 'query' && !operation.withoutDefer && !operation.cachePolicy.unhintedRoot;
 
+const VIEWER = Symbol('viewer');
+const DEPENDENCIES = Symbol('dependencies');
+type Watched = Context & { [VIEWER]: Context['viewer']; [DEPENDENCIES]: NonNullable<Context['dependencies']> };
+function readViewer(this: Watched) {
+  this[DEPENDENCIES].viewerRead = true;
+  return this[VIEWER];
+}
+function writeViewer(this: Watched, value: Context['viewer']) {
+  this[VIEWER] = value;
+}
+
 /** Notes in `dependencies` any read of `context.viewer` from now on: a resolver that reads it makes the result the viewer's. */
 function watchViewerRead(context: Context, dependencies: NonNullable<Context['dependencies']>): void {
-  let viewer = context.viewer;
-  Object.defineProperty(context, 'viewer', {
-    configurable: true,
-    enumerable: true,
-    get: () => {
-      dependencies.viewerRead = true;
-      return viewer;
-    },
-    set: (value: Context['viewer']) => void (viewer = value),
-  });
+  const watched = context as Watched;
+  watched[VIEWER] = context.viewer;
+  watched[DEPENDENCIES] = dependencies;
+  Object.defineProperty(context, 'viewer', { configurable: true, enumerable: true, get: readViewer, set: writeViewer });
 }
 
 /**
