@@ -256,11 +256,12 @@ export function createByHashLane(options: ByHashLaneOptions) {
     /** yoga's onResponse steps, in its plugins' order: CORS, the version gate's headers, HTTP caching, compression. */
     function responseSteps(plain: { status: number; headers: Record<string, string>; body: string }, hasErrors: boolean, operation?: PersistedOperation, staleAge?: number): LaneResponse | Promise<LaneResponse> {
       const out = new HeaderMap(plain.headers);
-      // Encoded once: its length is the Content-Length, and the socket writes it as is (a string
-      // would be measured here and encoded again on the way out).
-      let body: Buffer | null = Buffer.from(plain.body);
+      // Written as the string it is: node's response then sends its head and a string body in one
+      // write (a Buffer body goes out as a writev of the two), ~5% less CPU for a small answer
+      // (S1) and the same for the orders screen (issue 15). Compression encodes it first.
+      let body: string | Uint8Array | null = plain.body;
       let status = plain.status;
-      out.set('content-length', String(body.length));
+      out.set('content-length', String(Buffer.byteLength(plain.body)));
       if (corsAllows) addCorsHeaders(out, headers.get('origin'), corsAllows);
       if (verdict) addVersionHeaders(out, verdict);
       const type = out.get('content-type') ?? '';
@@ -297,7 +298,7 @@ export function createByHashLane(options: ByHashLaneOptions) {
         const encoding = chooseEncoding(headers.get('accept-encoding'));
         if (encoding && Number(out.get('content-length')) >= compressionThreshold) {
           out.append('vary', 'Accept-Encoding');
-          return compress(body, encoding).then((compressed) => {
+          return compress(Buffer.from(plain.body), encoding).then((compressed) => {
             out.set('content-encoding', encoding);
             out.set('content-length', String(compressed.length));
             return { status, headers: out, body: compressed };
