@@ -30,10 +30,10 @@ function unavailableService(error: GraphQLError | { extensions?: Record<string, 
 }
 
 // Accessors below are module functions reading their state from `this`, never closures made per
-// request: an accessor with a closure of its own gives its object a hidden class of its own, made in
-// the old generation and pointing at the closure, and every scavenge until the next full
-// collection then kept everything the closure reaches (a result, a request's whole context) alive
-// and promoted it (issue 15; src/bff/connections/connection.ts's PageInfo is the same case).
+// request: V8 keeps an accessor's functions in the object's hidden class, in the old generation,
+// so with a closure per request every scavenge until the next full collection kept everything the
+// closure reaches alive and promoted it (issue 15; src/bff/connections/connection.ts's PageInfo
+// is the same case).
 const ANSWER = Symbol('cached answer');
 const PARSED = Symbol('cached answer, parsed');
 type CachedResult = Serializable & { [ANSWER]: CacheAnswer; [PARSED]?: ExecutionResult };
