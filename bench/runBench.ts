@@ -303,10 +303,10 @@ async function main() {
 
     // The latency floor: node:http making S3's downstream calls, then answering its bytes.
     if (measured('floor').includes('S3')) {
+      if (s3Calls.length !== 3) throw new FailedRun(`S3 made ${s3Calls.length} downstream calls, not 3: ${JSON.stringify(s3Calls).slice(0, 300)}`);
       const dir = mkdtempSync(join(tmpdir(), 'mobile-bff-bench-'));
       writeFileSync(join(dir, 'S3.json'), reference.S3!.text);
       writeFileSync(join(dir, 'calls.json'), JSON.stringify(s3Calls));
-      if (s3Calls.length !== 3) throw new FailedRun(`S3 made ${s3Calls.length} downstream calls, not 3: ${JSON.stringify(s3Calls).slice(0, 300)}`);
       const { running, match: ready } = await startPeer('floor-S3', 'dist/bench/servers/bareDownstream.js', [join(dir, 'S3.json'), reference.S3!.contentType, join(dir, 'calls.json')]);
       children.push(running);
       await checkSameAnswers('floor', ready[1]!);

@@ -140,7 +140,7 @@ export async function measureInterleaved(slots: readonly Slot[], { warmupSeconds
     }
   }
   const ownRates = saturated.map((runs) => Math.max(1, Math.round(summarize(runs.map((r) => r.rps)).median / 2)));
-  const rates = slots.map((slot, i) => (slot.pacedLike && slots.includes(slot.pacedLike) ? ownRates[slots.indexOf(slot.pacedLike)]! : ownRates[i]!));
+  const rates = slots.map((slot, i) => ownRates[slot.pacedLike ? slots.indexOf(slot.pacedLike) : -1] ?? ownRates[i]!);
   const half: PacedResult[][] = slots.map(() => []);
   for (let round = 0; round < repetitions; round++) {
     for (const [i, slot] of slots.entries()) {

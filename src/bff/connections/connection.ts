@@ -109,18 +109,16 @@ export function pageQuery(page: PageRequest): string {
  */
 class Edge<T> {
   #cursor: string | undefined;
-  readonly #scope: string;
-  readonly #sortValues: (item: T) => SortValue[];
+  /** The page's encoder, one for all its edges. */
+  readonly #cursorOf: (node: T) => string;
   constructor(
     readonly node: T,
-    scope: string,
-    sortValues: (item: T) => SortValue[],
+    cursorOf: (node: T) => string,
   ) {
-    this.#scope = scope;
-    this.#sortValues = sortValues;
+    this.#cursorOf = cursorOf;
   }
   get cursor(): string {
-    return (this.#cursor ??= encodeCursor(this.#scope, this.#sortValues(this.node)));
+    return (this.#cursor ??= this.#cursorOf(this.node));
   }
   /** As the plain `{ cursor, node }` it stands for, should anything serialize it. */
   toJSON() {
@@ -167,7 +165,8 @@ export function toConnection<T>(list: { items: T[]; hasNext: boolean; hasPreviou
   const empty = page.size === 0;
   const items = empty ? [] : list.items;
   const edges = new Array<Edge<T>>(items.length);
-  for (let i = 0; i < items.length; i++) edges[i] = new Edge<T>(items[i] as T, scope, sortValues);
+  const cursorOf = (node: T) => encodeCursor(scope, sortValues(node));
+  for (let i = 0; i < items.length; i++) edges[i] = new Edge<T>(items[i] as T, cursorOf);
   return {
     edges,
     pageInfo: new PageInfo<T>(
