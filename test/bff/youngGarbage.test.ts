@@ -16,13 +16,30 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void;
 const oldSpaceBytes = () => getHeapSpaceStatistics().find((space) => space.space_name === 'old_space')!.space_used_size;
 
-/** ~280 KB of young objects, as a page of parsed downstream answers is. */
-const bulky = () => Array.from({ length: 20 }, (_, i) => ({ id: `k${i}`, payload: Array.from({ length: 200 }, (_, k) => ({ k, s: `v${k}` })) }));
+type Page = { id: string; payload: { k: number; s: string }[] }[];
+/**
+ * A maker of ~280 KB of young objects, as a page of parsed downstream answers is: a new function
+ * each time, so that its allocation sites are new too. V8 tenures (allocates old) what a site
+ * made that survived before; with one site for every try, what an earlier try or another test
+ * file in the same worker did would decide this try (seen once in CI: ~25 MB "promoted").
+ */
+const freshBulky = () =>
+  new Function(`return function bulky() {
+    const page = [];
+    for (let i = 0; i < 20; i++) {
+      const payload = [];
+      for (let k = 0; k < 200; k++) payload.push({ k, s: 'v' + k });
+      page.push({ id: 'k' + i, payload });
+    }
+    return page;
+  }`)() as () => Page;
 const REQUESTS = 100;
 const PROMOTED_AT_MOST = 5 * 1024 * 1024;
 
 /** How much the old generation grew while `make` ran `REQUESTS` times and its objects died, with only young collections in between. */
-async function promotedOnce(make: () => unknown): Promise<number> {
+async function promotedOnce(makeWith: (bulky: () => Page) => () => unknown): Promise<number> {
+  const make = makeWith(freshBulky());
+  for (let i = 0; i < 20; i++) make();
   gc({ type: 'major' });
   const before = oldSpaceBytes();
   for (let i = 0; i < REQUESTS; i++) make();
@@ -36,10 +53,9 @@ async function promotedOnce(make: () => unknown): Promise<number> {
  * marking under way, the test runner compiling a module) can only add to one try, while objects
  * kept by an accessor's closure are promoted every time.
  */
-async function promotedBy(make: () => unknown): Promise<number> {
-  for (let i = 0; i < 20; i++) make();
+async function promotedBy(makeWith: (bulky: () => Page) => () => unknown): Promise<number> {
   const tries: number[] = [];
-  for (let i = 0; i < 3; i++) tries.push(await promotedOnce(make));
+  for (let i = 0; i < 3; i++) tries.push(await promotedOnce(makeWith));
   return Math.min(...tries);
 }
 
@@ -48,7 +64,7 @@ const forward: PageRequest = { direction: 'forward', size: 20, after: undefined,
 describe('what a request leaves behind dies young', () => {
   it('a connection, whose pageInfo encodes its cursors when read', async () => {
     let cursors = 0;
-    const promoted = await promotedBy(() => {
+    const promoted = await promotedBy((bulky) => () => {
       const connection = toConnection({ items: bulky(), hasNext: true, hasPrevious: false }, forward, 'scope123', (item) => [item.id]);
       cursors += connection.pageInfo.endCursor!.length + connection.pageInfo.startCursor!.length;
     });
