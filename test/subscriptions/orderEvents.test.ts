@@ -123,7 +123,9 @@ describe('who gets what', () => {
     await streaming(reads, 2);
     const mine = await place(erin);
     await setStatus(mine, 'CONFIRMED');
-    await erins.until(() => events(erins).length >= 2);
+    // Both changes may reach Erin as one event in its latest state (the feed holds each order's
+    // latest version): wait for the confirmed one, not for a count.
+    await erins.until(() => events(erins).some((e) => e.order.number === mine && e.order.status === 'CONFIRMED'));
     // Dave's own order, placed after Erin's changes, as a marker: once it is there, Erin's would be too.
     const his = await place(dave);
     await daves.until(() => events(daves).length >= 1);
