@@ -88,6 +88,11 @@ export interface ChangesResponse<T> {
   /** More changes are waiting after `next`: ask again now. */
   hasMore: boolean;
   /**
+   * Present when changes committed after `next` are held back until an older transaction of the
+   * database finishes (PostgreSQL: see `readChanges`): ask again shortly; no notice will say when.
+   */
+  held?: true;
+  /**
    * With `?positions=1`: the feed position of each entry of `updated`, in the same order, so a
    * reader that hands changes on one at a time (a subscription) can resume right after any of them.
    */

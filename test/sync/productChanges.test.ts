@@ -3,6 +3,7 @@ import { encodeSyncToken } from '../../src/bff/sync/syncToken.js';
 import { demoProducts, seedDemoData } from '../../src/services/seed/seedDemoData.js';
 import { createProductReplica, PRODUCT_CHANGES, productId, sourceProducts, type ProductChangeSet } from '../support/productReplica.js';
 import { startTestSystem, type GraphQLResponse, type TestSystem } from '../support/startTestSystem.js';
+import { waitUntil } from '../support/waitUntil.js';
 
 let system: TestSystem;
 beforeAll(async () => {
@@ -31,6 +32,18 @@ async function pull(since: string | null, first?: number): Promise<ProductChange
   expect(response.body.errors).toBeUndefined();
   return response.body.data.productChanges;
 }
+
+/**
+ * `pull`, repeated until the page holds `count` changes (by default a full page). On PostgreSQL a
+ * page stops short of changes committed while an older transaction still ran (the system's own
+ * background work, say): they are held back, never skipped, and come once it has finished.
+ * Pulling changes nothing.
+ */
+const pullOf = (since: string | null, first: number, count = first) =>
+  waitUntil(async () => {
+    const page = await pull(since, first);
+    return page.updated.length >= count ? page : undefined;
+  }, { what: `a page of ${count} changes` });
 
 /** A token at the end of the feed: a replica that has synced everything. */
 async function currentToken(): Promise<string> {
@@ -170,10 +183,10 @@ describe('productChanges: pages', () => {
 
   it('sets hasMore when more changes wait than first, and resumes right after the last row of the page', async () => {
     const { since, skus } = await threeNewProducts();
-    const first = await pull(since, 2);
+    const first = await pullOf(since, 2);
     expect(first.updated.map((p) => p.sku)).toEqual(skus.slice(0, 2));
     expect(first.hasMore).toBe(true);
-    const second = await pull(first.syncToken, 2);
+    const second = await pullOf(first.syncToken, 2, 1);
     expect(second.updated.map((p) => p.sku)).toEqual(skus.slice(2));
     expect(second.hasMore).toBe(false);
   });
@@ -196,11 +209,12 @@ describe('productChanges: pages', () => {
 
   it('resumes after a full page without skipping what changed between pages: a row sent again, a new row', async () => {
     const { since, skus } = await threeNewProducts();
-    const first = await pull(since, 2);
+    const first = await pullOf(since, 2);
+    expect(first.updated.map((p) => p.sku)).toEqual(skus.slice(0, 2));
     await putProduct(skus[0]!, 'Renamed');
     const newer = `${skus[0]}-NEW`;
     await putProduct(newer, 'Newer');
-    const rest = await pull(first.syncToken, 10);
+    const rest = await pullOf(first.syncToken, 10, 3);
     expect(rest.updated.map((p) => [p.sku, p.name])).toEqual([
       [skus[2], skus[2]],
       [skus[0], 'Renamed'],

@@ -25,11 +25,21 @@ export interface OrderEventStreamOptions {
 }
 
 /**
+ * When the feed holds changes back (`held`: committed while an older transaction of the database
+ * still ran), the stream reads again after this, doubling up to `MAX_HELD_RETRY_MS`: the notice
+ * of such a change has come already, and nothing else would make the stream read before the next
+ * notice or the resync.
+ */
+const HELD_RETRY_MS = 25;
+const MAX_HELD_RETRY_MS = 1_000;
+
+/**
  * The viewer's order events. Bus notices are hints that set a flag; the stream reads the
  * orders service's change feed from its last position whenever the flag is set and the
  * consumer asks for more. So nothing queues per subscriber (a consumer that stops reading stops
  * the reads), a lost notice delays an event but never loses it, and after a bus outage
- * (`onMissedMessages`) the stream catches up from the feed. Each event is resolved with fresh
+ * (`onMissedMessages`) the stream catches up from the feed. A read that the feed cut short because
+ * an older transaction still ran (`held`) is repeated shortly, without waiting for a notice. Each event is resolved with fresh
  * loaders and a fresh request budget (`ctx.refresh()`). The viewer's subscriptions on this BFF
  * share feed reads and batch loads (`ctx.sharedReads`): one change, one read between them.
  *
@@ -78,6 +88,8 @@ export function orderEventStream(ctx: Context, since: string | null | undefined,
     const resync = resyncIntervalMs > 0 ? setInterval(notify, resyncIntervalMs) : undefined;
     resync?.unref();
     let backoff = 100;
+    let heldRetry: NodeJS.Timeout | undefined;
+    let heldDelay = HELD_RETRY_MS;
     ctx.metrics.subscriptionStreams.inc({ field: 'orderEvents' });
     try {
       let position: string = start ?? '';
@@ -91,7 +103,9 @@ export function orderEventStream(ctx: Context, since: string | null | undefined,
         wake = interrupt = undefined;
         if (closed) return;
         dirty = false;
+        clearTimeout(heldRetry);
         try {
+          let held = false;
           for (let more = true; more; ) {
             ctx.refresh();
             const { body } = await readFeed(`${feed}&since=${encodeURIComponent(position)}&limit=${pageSize}`);
@@ -102,6 +116,13 @@ export function orderEventStream(ctx: Context, since: string | null | undefined,
             // Deletions (an order gone from the viewer) are not events; the position moves past them.
             position = body.next;
             more = body.hasMore;
+            held = body.held === true;
+          }
+          if (held) {
+            heldRetry = setTimeout(notify, heldDelay);
+            heldDelay = Math.min(heldDelay * 2, MAX_HELD_RETRY_MS);
+          } else {
+            heldDelay = HELD_RETRY_MS;
           }
           backoff = 100;
         } catch (error) {
@@ -123,6 +144,7 @@ export function orderEventStream(ctx: Context, since: string | null | undefined,
       offNotices();
       offMissed();
       if (resync) clearInterval(resync);
+      clearTimeout(heldRetry);
       ctx.metrics.subscriptionStreams.dec({ field: 'orderEvents' });
     }
   }

@@ -111,7 +111,7 @@ export function createCatalogService({ database, bus, tombstoneRetentionDays = 3
     if ('message' in query) return reject(reply, 400, { code: 'INVALID_INPUT', ...query });
     const page = await readChanges(db, productChangeFeed, { ...query, headOnly: request.query.head === '1' }, (tx, skus) => tx.select().from(products).where(inArray(products.sku, skus)), (row) => row.sku);
     if (page.status === 'expired') return reject(reply, 410, { code: 'SINCE_EXPIRED', field: 'since', message: page.message });
-    return { updated: page.updated.map(toProduct), deleted: page.deleted, next: formatPosition(page.next), hasMore: page.hasMore } satisfies ChangesResponse<ProductResource>;
+    return { updated: page.updated.map(toProduct), deleted: page.deleted, next: formatPosition(page.next), hasMore: page.hasMore, ...(page.held ? { held: true as const } : {}) } satisfies ChangesResponse<ProductResource>;
   });
 
   app.put<{ Params: { sku: string } }>('/products/:sku', async (request, reply) => {

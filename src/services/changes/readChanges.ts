@@ -29,6 +29,12 @@ export type ChangesPage<T> =
       next: FeedPosition;
       /** More changes lie after `next` already. */
       hasMore: boolean;
+      /**
+       * Changes committed after `next` are held back: an older transaction was still running when
+       * this page was read (the bound, below). They come in a later read once it has finished,
+       * which no notice announces: read again shortly.
+       */
+      held: boolean;
     }
   | { status: 'expired'; message: string };
 
@@ -54,6 +60,10 @@ const START: FeedPosition = { xid: 0n, seq: 0n };
  * database for it; anything unknown (another role's backend, a finished one) keeps it in, which
  * at worst delays a change. Bounds from different snapshots may therefore differ slightly, so the
  * next position is never moved behind `since`; everything below `since` is already settled.
+ *
+ * Versions at or past the bound that this snapshot does see (their transactions committed while
+ * an older one still ran) are not sent, but the page says so (`held`): nothing else would tell a
+ * reader that waits for notices to read again, since the notice of such a change has already come.
  *
  * A page that is full resumes right after its last change, not at the bound, so the next page
  * neither repeats nor skips what lies between. A row changed again after being sent gets a new,
@@ -106,12 +116,13 @@ export async function readChanges<T>(
 
       if (headOnly) {
         const end = { xid: bound, seq: 0n };
-        return { status: 'ok', updated: [], updatedPositions: [], deleted: [], deletions: [], next: comparePositions(end, from) > 0 ? end : from, hasMore: false };
+        return { status: 'ok', updated: [], updatedPositions: [], deleted: [], deletions: [], next: comparePositions(end, from) > 0 ? end : from, hasMore: false, held: false };
       }
 
+      // Every change after `from`, those past the bound too: in (xid, seq) order they come after
+      // all those below it, so a page that is not full shows whether any is held back.
       const window = (alias: SQL) =>
         sql`(${alias}.change_xid, ${alias}.change_seq) > (${from.xid.toString()}::xid8, ${from.seq.toString()}::bigint)
-            AND ${alias}.change_xid < ${bound.toString()}::xid8
             ${owner !== undefined ? sql`AND ${alias}.${id(feed.owner!)} = ${owner}` : sql``}`;
       type Change = { key: string; xid: string; seq: string; owner?: string | null; deleted_at?: string };
       const tombstoneOwner = feed.tombstoneOwner ?? feed.owner;
@@ -134,9 +145,12 @@ export async function readChanges<T>(
           )
         : [];
 
-      const changes = [...live.map((c) => ({ ...c, deleted: false })), ...gone.map((c) => ({ ...c, deleted: true }))]
-        .map((c) => ({ ...c, position: { xid: BigInt(c.xid), seq: BigInt(c.seq) } }))
-        .sort((a, b) => comparePositions(a.position, b.position));
+      const all = [...live.map((c) => ({ ...c, deleted: false })), ...gone.map((c) => ({ ...c, deleted: true }))].map((c) => ({
+        ...c,
+        position: { xid: BigInt(c.xid), seq: BigInt(c.seq) },
+      }));
+      const changes = all.filter((c) => c.position.xid < bound).sort((a, b) => comparePositions(a.position, b.position));
+      const held = changes.length < all.length;
       const hasMore = changes.length > limit;
       const page = changes.slice(0, limit);
       const end = { xid: bound, seq: 0n };
@@ -154,6 +168,7 @@ export async function readChanges<T>(
         deletions: page.filter((c) => c.deleted).map((c) => ({ key: c.key, owner: c.owner ?? undefined, position: c.position, deletedAt: c.deleted_at! })),
         next,
         hasMore,
+        held,
       };
     },
     { isolationLevel: 'repeatable read', accessMode: 'read only' },

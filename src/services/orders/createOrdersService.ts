@@ -129,6 +129,7 @@ export function createOrdersService({ database, bus, tombstoneRetentionDays = 30
       deleted: page.deleted,
       next: formatPosition(page.next),
       hasMore: page.hasMore,
+      ...(page.held ? { held: true as const } : {}),
       ...(request.query.positions === '1' ? { updatedPositions: page.updatedPositions.map(formatPosition) } : {}),
     } satisfies ChangesResponse<OrderResource>;
   });
@@ -181,6 +182,7 @@ export function createOrdersService({ database, bus, tombstoneRetentionDays = 30
       deleted: deletions.map((d) => d.key),
       next: formatPosition(next),
       hasMore,
+      ...(page.held ? { held: true as const } : {}),
       updatedPositions: updatedPositions.map(formatPosition),
       deletions: deletions.map((d) => ({ number: d.key, userId: d.owner!, deletedAt: d.deletedAt, position: formatPosition(d.position) })),
       statusChanges: log.map((l) => ({ number: l.number, userId: l.user_id, status: l.status, changedAt: l.changed_at, position: `${l.xid}.${l.seq}` })),
