@@ -9,6 +9,9 @@ import { buildProject } from '../support/buildProject.js';
 
 const logger = join(projectRoot(), 'dist/src/logging/createLogger.js');
 
+const children: ReturnType<typeof spawn>[] = [];
+afterAll(() => children.forEach((child) => child.exitCode === null && child.kill('SIGKILL')));
+
 /** A node process that logs `count` lines (`{ i }`) to the default destination, then does `then`. */
 function run(count: number, then: string) {
   const script = `import { createLogger } from ${JSON.stringify(logger)};
@@ -16,6 +19,7 @@ const log = createLogger({ level: 'info' });
 for (let i = 0; i < ${count}; i++) log.info({ i }, 'line');
 ${then}`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
