@@ -70,6 +70,9 @@ const FLUSH_INTERVAL_MS = 250;
 /** Lines are handed to the file descriptor's writer in batches of at least this many characters. */
 const BATCH_CHARS = 4096;
 
+/** Every batcher of the process, each drained at exit (each lives as long as its flush timer: for good). */
+const batchers = new Set<LineBatcher>();
+
 /**
  * A pino destination that joins lines into `BATCH_CHARS` batches before handing them to `out`
  * (sonic-boom, which does the writing: partial writes, `EAGAIN`, the flush at exit). Why not give
@@ -80,13 +83,17 @@ const BATCH_CHARS = 4096;
 class LineBatcher implements DestinationStream {
   private lines: string[] = [];
   private chars = 0;
-  private readonly drainAtExit = () => this.drain();
 
   constructor(private readonly out: SonicBoom) {
-    // Before pino's own exit hook (registered on `out` by `pino.destination`) writes `out`'s
-    // buffer synchronously: the lines held here go first into that buffer.
-    process.prependListener('exit', this.drainAtExit);
-    process.prependListener('beforeExit', this.drainAtExit);
+    batchers.add(this);
+    if (batchers.size === 1) {
+      // Before pino's own exit hook (registered on `out` by `pino.destination`) writes `out`'s
+      // buffer synchronously: the lines held here go first into that buffer. One pair of
+      // listeners for every batcher of the process.
+      const drainAll = () => batchers.forEach((batcher) => batcher.drain());
+      process.prependListener('exit', drainAll);
+      process.prependListener('beforeExit', drainAll);
+    }
   }
 
   write(line: string): void {
@@ -96,7 +103,7 @@ class LineBatcher implements DestinationStream {
   }
 
   /** Hands every line held here to `out`. */
-  private drain(): void {
+  drain(): void {
     if (this.lines.length === 0) return;
     const batch = this.lines.length === 1 ? this.lines[0]! : this.lines.join('');
     this.lines = [];

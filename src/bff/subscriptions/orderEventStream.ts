@@ -28,10 +28,11 @@ export interface OrderEventStreamOptions {
  * When the feed holds changes back (`held`: committed while an older transaction of the database
  * still ran), the stream reads again after this, doubling up to `MAX_HELD_RETRY_MS`: the notice
  * of such a change has come already, and nothing else would make the stream read before the next
- * notice or the resync.
+ * notice or the resync. Most transactions last milliseconds, so the first retries deliver; the
+ * cap keeps a long one (a migration, a report) from turning every held stream into a poller.
  */
 const HELD_RETRY_MS = 25;
-const MAX_HELD_RETRY_MS = 1_000;
+const MAX_HELD_RETRY_MS = 10_000;
 
 /**
  * The viewer's order events. Bus notices are hints that set a flag; the stream reads the
