@@ -39,6 +39,8 @@ export type ChangesPage<T> =
   | { status: 'expired'; message: string };
 
 const START: FeedPosition = { xid: 0n, seq: 0n };
+/** Reads of one page at most, when a finished transaction held the previous one back. */
+const MAX_READS = 3;
 
 /*
  * Why this never skips a change, and why it reads the way it does.
@@ -87,90 +89,107 @@ export async function readChanges<T>(
   const horizons = sql`${id(feed.schema)}.change_feed_horizons`;
   const from = since ?? START;
 
-  return db.transaction(
-    async (transaction) => {
-      const tx = transaction as unknown as Db;
-      // The first statement takes the transaction's snapshot.
-      const [snapshot] = await selectRows<{ xmax: string; bound: string; horizon: string | null }>(
-        tx,
-        sql`WITH snapshot AS MATERIALIZED (SELECT pg_current_snapshot() AS s)
-            SELECT pg_snapshot_xmax(s)::text AS xmax,
-                   coalesce((SELECT x FROM pg_snapshot_xip(s) AS x
-                             WHERE xid(x) NOT IN (SELECT backend_xid FROM pg_stat_activity
-                                                  WHERE backend_xid IS NOT NULL AND datname IS NOT NULL AND datname <> current_database())
-                             ORDER BY x LIMIT 1),
-                            pg_snapshot_xmax(s))::text AS bound,
-                   (SELECT horizon_xid::text || '.' || horizon_seq::text FROM ${horizons} WHERE feed = ${feed.name}) AS horizon
-            FROM snapshot`,
-      );
-      const bound = BigInt(snapshot!.bound);
-      if (since) {
-        if (since.xid > BigInt(snapshot!.xmax)) {
-          return { status: 'expired', message: 'since: this position was not issued by this database (was it restored or replaced?); sync again from the start.' };
-        }
-        const [hx, hs] = snapshot!.horizon?.split('.') ?? [];
-        if (hx !== undefined && comparePositions(since, { xid: BigInt(hx), seq: BigInt(hs!) }) < 0) {
-          return { status: 'expired', message: 'since: deletions after this position have been purged (tombstone retention); wipe the local copy and sync again from the start.' };
-        }
-      }
+  // A page held back by a transaction that had already finished when the page looked (it was
+  // running at the snapshot, gone from pg_stat_activity a moment later: usually another
+  // database's, or one of this database's short ones) is read again at once, in a new snapshot.
+  for (let attempt = 1; ; attempt++) {
+    const { page, heldByFinished } = await readOnce();
+    if (!heldByFinished || attempt === MAX_READS) return page;
+  }
 
-      if (headOnly) {
+  async function readOnce(): Promise<{ page: ChangesPage<T>; heldByFinished: boolean }> {
+    let boundLive = true;
+    const page = await db.transaction<ChangesPage<T>>(
+      async (transaction) => {
+        const tx = transaction as unknown as Db;
+        // The first statement takes the transaction's snapshot; pg_stat_activity is read after it.
+        const [snapshot] = await selectRows<{ xmax: string; bound: string; bound_live: boolean; horizon: string | null }>(
+          tx,
+          sql`WITH snapshot AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
+                   running AS MATERIALIZED (SELECT backend_xid, datname FROM pg_stat_activity WHERE backend_xid IS NOT NULL),
+                   bounded AS MATERIALIZED (
+                     SELECT pg_snapshot_xmax(s) AS xmax,
+                            coalesce((SELECT x FROM pg_snapshot_xip(s) AS x
+                                      WHERE xid(x) NOT IN (SELECT backend_xid FROM running WHERE datname IS NOT NULL AND datname <> current_database())
+                                      ORDER BY x LIMIT 1),
+                                     pg_snapshot_xmax(s)) AS bound
+                     FROM snapshot)
+              SELECT xmax::text AS xmax, bound::text AS bound,
+                     (bound = xmax OR xid(bound) IN (SELECT backend_xid FROM running)) AS bound_live,
+                     (SELECT horizon_xid::text || '.' || horizon_seq::text FROM ${horizons} WHERE feed = ${feed.name}) AS horizon
+              FROM bounded`,
+        );
+        const bound = BigInt(snapshot!.bound);
+        boundLive = snapshot!.bound_live;
+        if (since) {
+          if (since.xid > BigInt(snapshot!.xmax)) {
+            return { status: 'expired', message: 'since: this position was not issued by this database (was it restored or replaced?); sync again from the start.' };
+          }
+          const [hx, hs] = snapshot!.horizon?.split('.') ?? [];
+          if (hx !== undefined && comparePositions(since, { xid: BigInt(hx), seq: BigInt(hs!) }) < 0) {
+            return { status: 'expired', message: 'since: deletions after this position have been purged (tombstone retention); wipe the local copy and sync again from the start.' };
+          }
+        }
+
+        if (headOnly) {
+          const end = { xid: bound, seq: 0n };
+          return { status: 'ok', updated: [], updatedPositions: [], deleted: [], deletions: [], next: comparePositions(end, from) > 0 ? end : from, hasMore: false, held: false };
+        }
+
+        // Every change after `from`, those past the bound too: in (xid, seq) order they come after
+        // all those below it, so a page that is not full shows whether any is held back.
+        const window = (alias: SQL) =>
+          sql`(${alias}.change_xid, ${alias}.change_seq) > (${from.xid.toString()}::xid8, ${from.seq.toString()}::bigint)
+              ${owner !== undefined ? sql`AND ${alias}.${id(feed.owner!)} = ${owner}` : sql``}`;
+        type Change = { key: string; xid: string; seq: string; owner?: string | null; deleted_at?: string };
+        const tombstoneOwner = feed.tombstoneOwner ?? feed.owner;
+        const live = await selectRows<Change>(
+          tx,
+          sql`SELECT r.${id(feed.key)} AS key, r.change_xid::text AS xid, r.change_seq::text AS seq FROM ${table} AS r
+              WHERE ${window(sql`r`)} ORDER BY r.change_xid, r.change_seq LIMIT ${limit + 1}`,
+        );
+        const gone = since
+          ? await selectRows<Change>(
+              tx,
+              sql`SELECT t.${id(feed.key)} AS key, t.change_xid::text AS xid, t.change_seq::text AS seq,
+                         ${tombstoneOwner ? sql`t.${id(tombstoneOwner)}` : sql`NULL`}::text AS owner,
+                         to_char(t.deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS deleted_at
+                  FROM ${tombstones} AS t
+                  WHERE ${window(sql`t`)}
+                    AND NOT EXISTS (SELECT 1 FROM ${table} AS r WHERE r.${id(feed.key)} = t.${id(feed.key)}
+                                    ${feed.owner ? sql`AND r.${id(feed.owner)} = t.${id(feed.owner)}` : sql``})
+                  ORDER BY t.change_xid, t.change_seq LIMIT ${limit + 1}`,
+            )
+          : [];
+
+        const all = [...live.map((c) => ({ ...c, deleted: false })), ...gone.map((c) => ({ ...c, deleted: true }))].map((c) => ({
+          ...c,
+          position: { xid: BigInt(c.xid), seq: BigInt(c.seq) },
+        }));
+        const changes = all.filter((c) => c.position.xid < bound).sort((a, b) => comparePositions(a.position, b.position));
+        const held = changes.length < all.length;
+        const hasMore = changes.length > limit;
+        const page = changes.slice(0, limit);
         const end = { xid: bound, seq: 0n };
-        return { status: 'ok', updated: [], updatedPositions: [], deleted: [], deletions: [], next: comparePositions(end, from) > 0 ? end : from, hasMore: false, held: false };
-      }
+        const next = hasMore ? page.at(-1)!.position : comparePositions(end, from) > 0 ? end : from;
 
-      // Every change after `from`, those past the bound too: in (xid, seq) order they come after
-      // all those below it, so a page that is not full shows whether any is held back.
-      const window = (alias: SQL) =>
-        sql`(${alias}.change_xid, ${alias}.change_seq) > (${from.xid.toString()}::xid8, ${from.seq.toString()}::bigint)
-            ${owner !== undefined ? sql`AND ${alias}.${id(feed.owner!)} = ${owner}` : sql``}`;
-      type Change = { key: string; xid: string; seq: string; owner?: string | null; deleted_at?: string };
-      const tombstoneOwner = feed.tombstoneOwner ?? feed.owner;
-      const live = await selectRows<Change>(
-        tx,
-        sql`SELECT r.${id(feed.key)} AS key, r.change_xid::text AS xid, r.change_seq::text AS seq FROM ${table} AS r
-            WHERE ${window(sql`r`)} ORDER BY r.change_xid, r.change_seq LIMIT ${limit + 1}`,
-      );
-      const gone = since
-        ? await selectRows<Change>(
-            tx,
-            sql`SELECT t.${id(feed.key)} AS key, t.change_xid::text AS xid, t.change_seq::text AS seq,
-                       ${tombstoneOwner ? sql`t.${id(tombstoneOwner)}` : sql`NULL`}::text AS owner,
-                       to_char(t.deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS deleted_at
-                FROM ${tombstones} AS t
-                WHERE ${window(sql`t`)}
-                  AND NOT EXISTS (SELECT 1 FROM ${table} AS r WHERE r.${id(feed.key)} = t.${id(feed.key)}
-                                  ${feed.owner ? sql`AND r.${id(feed.owner)} = t.${id(feed.owner)}` : sql``})
-                ORDER BY t.change_xid, t.change_seq LIMIT ${limit + 1}`,
-          )
-        : [];
-
-      const all = [...live.map((c) => ({ ...c, deleted: false })), ...gone.map((c) => ({ ...c, deleted: true }))].map((c) => ({
-        ...c,
-        position: { xid: BigInt(c.xid), seq: BigInt(c.seq) },
-      }));
-      const changes = all.filter((c) => c.position.xid < bound).sort((a, b) => comparePositions(a.position, b.position));
-      const held = changes.length < all.length;
-      const hasMore = changes.length > limit;
-      const page = changes.slice(0, limit);
-      const end = { xid: bound, seq: 0n };
-      const next = hasMore ? page.at(-1)!.position : comparePositions(end, from) > 0 ? end : from;
-
-      const updatedChanges = page.filter((c) => !c.deleted);
-      const updatedKeys = updatedChanges.map((c) => c.key);
-      const rows = updatedKeys.length ? await load(tx, updatedKeys) : [];
-      const byKey = new Map(rows.map((row) => [keyOf(row), row]));
-      return {
-        status: 'ok',
-        updated: updatedKeys.map((key) => byKey.get(key)!),
-        updatedPositions: updatedChanges.map((c) => c.position),
-        deleted: page.filter((c) => c.deleted).map((c) => c.key),
-        deletions: page.filter((c) => c.deleted).map((c) => ({ key: c.key, owner: c.owner ?? undefined, position: c.position, deletedAt: c.deleted_at! })),
-        next,
-        hasMore,
-        held,
-      };
-    },
-    { isolationLevel: 'repeatable read', accessMode: 'read only' },
-  );
+        const updatedChanges = page.filter((c) => !c.deleted);
+        const updatedKeys = updatedChanges.map((c) => c.key);
+        const rows = updatedKeys.length ? await load(tx, updatedKeys) : [];
+        const byKey = new Map(rows.map((row) => [keyOf(row), row]));
+        return {
+          status: 'ok',
+          updated: updatedKeys.map((key) => byKey.get(key)!),
+          updatedPositions: updatedChanges.map((c) => c.position),
+          deleted: page.filter((c) => c.deleted).map((c) => c.key),
+          deletions: page.filter((c) => c.deleted).map((c) => ({ key: c.key, owner: c.owner ?? undefined, position: c.position, deletedAt: c.deleted_at! })),
+          next,
+          hasMore,
+          held,
+        };
+      },
+      { isolationLevel: 'repeatable read', accessMode: 'read only' },
+    );
+    return { page, heldByFinished: page.status === 'ok' && page.held && !boundLive };
+  }
 }
