@@ -105,7 +105,7 @@ class LineBatcher implements DestinationStream {
   /** Hands every line held here to `out`. */
   drain(): void {
     if (this.lines.length === 0) return;
-    const batch = this.lines.length === 1 ? this.lines[0]! : this.lines.join('');
+    const batch = this.lines.join('');
     this.lines = [];
     this.chars = 0;
     this.out.write(batch);
