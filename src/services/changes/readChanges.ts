@@ -103,24 +103,38 @@ export async function readChanges<T>(
       async (transaction) => {
         const tx = transaction as unknown as Db;
         // The first statement takes the transaction's snapshot; pg_stat_activity is read after it.
-        const [snapshot] = await selectRows<{ xmax: string; bound: string; bound_live: boolean; horizon: string | null }>(
+        // The snapshot first, alone: in most reads no transaction is running (`xip` is empty) and
+        // the bound is simply `xmax`. Only when some are does the read look at pg_stat_activity,
+        // whose view costs more to plan than the rest of the page (1.2 ms of 1.7 in PGlite).
+        const [snapshot] = await selectRows<{ xmax: string; running: boolean; horizon: string | null }>(
           tx,
-          sql`WITH snapshot AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
-                   running AS MATERIALIZED (SELECT backend_xid, datname FROM pg_stat_activity WHERE backend_xid IS NOT NULL),
-                   bounded AS MATERIALIZED (
-                     SELECT pg_snapshot_xmax(s) AS xmax,
-                            coalesce((SELECT x FROM pg_snapshot_xip(s) AS x
-                                      WHERE xid(x) NOT IN (SELECT backend_xid FROM running WHERE datname IS NOT NULL AND datname <> current_database())
-                                      ORDER BY x LIMIT 1),
-                                     pg_snapshot_xmax(s)) AS bound
-                     FROM snapshot)
-              SELECT xmax::text AS xmax, bound::text AS bound,
-                     (bound = xmax OR xid(bound) IN (SELECT backend_xid FROM running)) AS bound_live,
+          sql`SELECT pg_snapshot_xmax(s)::text AS xmax,
+                     EXISTS (SELECT 1 FROM pg_snapshot_xip(s)) AS running,
                      (SELECT horizon_xid::text || '.' || horizon_seq::text FROM ${horizons} WHERE feed = ${feed.name}) AS horizon
-              FROM bounded`,
+              FROM pg_current_snapshot() AS s`,
         );
-        const bound = BigInt(snapshot!.bound);
-        boundLive = snapshot!.bound_live;
+        let bound = BigInt(snapshot!.xmax);
+        if (snapshot!.running) {
+          // Read in a later statement than the snapshot, pg_stat_activity may miss a transaction
+          // that finished in between: an unknown id keeps the bound where it is (at worst a delay),
+          // and a bound that is no longer running reads the page again (below), as before.
+          const [bounded] = await selectRows<{ bound: string; bound_live: boolean }>(
+            tx,
+            sql`WITH running AS MATERIALIZED (
+                       SELECT a.backend_xid, d.datname FROM pg_stat_get_activity(NULL) AS a LEFT JOIN pg_database AS d ON d.oid = a.datid
+                       WHERE a.backend_xid IS NOT NULL),
+                     bounded AS MATERIALIZED (
+                       SELECT coalesce((SELECT x FROM pg_snapshot_xip(s) AS x
+                                        WHERE xid(x) NOT IN (SELECT backend_xid FROM running WHERE datname IS NOT NULL AND datname <> current_database())
+                                        ORDER BY x LIMIT 1),
+                                       pg_snapshot_xmax(s)) AS bound,
+                              pg_snapshot_xmax(s) AS xmax
+                       FROM pg_current_snapshot() AS s)
+                SELECT bound::text AS bound, (bound = xmax OR xid(bound) IN (SELECT backend_xid FROM running)) AS bound_live FROM bounded`,
+          );
+          bound = BigInt(bounded!.bound);
+          boundLive = bounded!.bound_live;
+        }
         if (since) {
           if (since.xid > BigInt(snapshot!.xmax)) {
             return { status: 'expired', message: 'since: this position was not issued by this database (was it restored or replaced?); sync again from the start.' };
@@ -141,31 +155,23 @@ export async function readChanges<T>(
         const window = (alias: SQL) =>
           sql`(${alias}.change_xid, ${alias}.change_seq) > (${from.xid.toString()}::xid8, ${from.seq.toString()}::bigint)
               ${owner !== undefined ? sql`AND ${alias}.${id(feed.owner!)} = ${owner}` : sql``}`;
-        type Change = { key: string; xid: string; seq: string; owner?: string | null; deleted_at?: string };
+        type Change = { key: string; xid: string; seq: string; owner: string | null; deleted_at: string | null; deleted: boolean };
         const tombstoneOwner = feed.tombstoneOwner ?? feed.owner;
-        const live = await selectRows<Change>(
-          tx,
-          sql`SELECT r.${id(feed.key)} AS key, r.change_xid::text AS xid, r.change_seq::text AS seq FROM ${table} AS r
-              WHERE ${window(sql`r`)} ORDER BY r.change_xid, r.change_seq LIMIT ${limit + 1}`,
-        );
-        const gone = since
-          ? await selectRows<Change>(
-              tx,
-              sql`SELECT t.${id(feed.key)} AS key, t.change_xid::text AS xid, t.change_seq::text AS seq,
-                         ${tombstoneOwner ? sql`t.${id(tombstoneOwner)}` : sql`NULL`}::text AS owner,
-                         to_char(t.deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS deleted_at
-                  FROM ${tombstones} AS t
-                  WHERE ${window(sql`t`)}
-                    AND NOT EXISTS (SELECT 1 FROM ${table} AS r WHERE r.${id(feed.key)} = t.${id(feed.key)}
-                                    ${feed.owner ? sql`AND r.${id(feed.owner)} = t.${id(feed.owner)}` : sql``})
-                  ORDER BY t.change_xid, t.change_seq LIMIT ${limit + 1}`,
-            )
-          : [];
+        // Live rows and (after a position) tombstones, each up to a page past it, in one statement.
+        const liveRows = sql`SELECT r.${id(feed.key)} AS key, r.change_xid::text AS xid, r.change_seq::text AS seq, NULL::text AS owner, NULL::text AS deleted_at, false AS deleted
+              FROM ${table} AS r
+              WHERE ${window(sql`r`)} ORDER BY r.change_xid, r.change_seq LIMIT ${limit + 1}`;
+        const goneRows = sql`SELECT t.${id(feed.key)} AS key, t.change_xid::text AS xid, t.change_seq::text AS seq,
+                     ${tombstoneOwner ? sql`t.${id(tombstoneOwner)}` : sql`NULL`}::text AS owner,
+                     to_char(t.deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS deleted_at, true AS deleted
+              FROM ${tombstones} AS t
+              WHERE ${window(sql`t`)}
+                AND NOT EXISTS (SELECT 1 FROM ${table} AS r WHERE r.${id(feed.key)} = t.${id(feed.key)}
+                                ${feed.owner ? sql`AND r.${id(feed.owner)} = t.${id(feed.owner)}` : sql``})
+              ORDER BY t.change_xid, t.change_seq LIMIT ${limit + 1}`;
+        const found = await selectRows<Change>(tx, since ? sql`(${liveRows}) UNION ALL (${goneRows})` : liveRows);
 
-        const all = [...live.map((c) => ({ ...c, deleted: false })), ...gone.map((c) => ({ ...c, deleted: true }))].map((c) => ({
-          ...c,
-          position: { xid: BigInt(c.xid), seq: BigInt(c.seq) },
-        }));
+        const all = found.map((c) => ({ ...c, position: { xid: BigInt(c.xid), seq: BigInt(c.seq) } }));
         const changes = all.filter((c) => c.position.xid < bound).sort((a, b) => comparePositions(a.position, b.position));
         const held = changes.length < all.length;
         const hasMore = changes.length > limit;
