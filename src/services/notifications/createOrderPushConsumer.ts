@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { request } from 'undici';
 import type { OrdersFeedResponse } from '../../contracts/index.js';
 import { selectRows, type Database, type Db } from '../../db/index.js';
@@ -36,13 +36,21 @@ export function createOrderPushConsumer({ database, ordersUrl, pokeWindowMs, onE
 
   const readPosition = async () => (await selectRows<{ position: string }>(db, sql`SELECT position FROM notifications.feed_positions WHERE feed = ${FEED}`))[0]?.position;
 
+  /**
+   * The position as this instance last read or wrote it. Every write is a compare-and-set on it, so
+   * a stale one (another instance moved on) only makes that write change nothing; it is then
+   * forgotten and read again.
+   */
+  let known: string | undefined;
+
   async function position(): Promise<string> {
+    if (known) return known;
     const stored = await readPosition();
-    if (stored) return stored;
+    if (stored) return (known = stored);
     // First start: from where the feed stands now; history is not pushed.
     const head = await fetchPage(undefined, { head: true });
     await db.execute(sql`INSERT INTO notifications.feed_positions (feed, position) VALUES (${FEED}, ${head.next}) ON CONFLICT (feed) DO NOTHING`);
-    return (await readPosition())!;
+    return (known = (await readPosition())!);
   }
 
   async function fetchPage(since: string | undefined, { head = false, limit = PAGE, timeoutMs = 10_000 } = {}): Promise<OrdersFeedResponse> {
@@ -81,32 +89,48 @@ export function createOrderPushConsumer({ database, ordersUrl, pokeWindowMs, onE
     const page = await fetchPage(since);
     const changes = changesOf(page);
     if (changes.length === 0 && (page.statusChanges ?? []).length === 0) {
-      if (page.next !== since) await db.execute(sql`UPDATE notifications.feed_positions SET position = ${page.next}, updated_at = now() WHERE feed = ${FEED} AND position = ${since}`);
+      if (page.next !== since) {
+        const moved = await selectRows<{ feed: string }>(db, sql`UPDATE notifications.feed_positions SET position = ${page.next}, updated_at = now() WHERE feed = ${FEED} AND position = ${since} RETURNING feed`);
+        known = moved.length ? page.next : undefined;
+      }
       onLag?.(0);
       return false;
     }
     if (changes[0]) onLag?.(age(changes[0].at));
+    let enqueued = 0;
     const advanced = await db.transaction(async (transaction) => {
       const tx = transaction as unknown as Db;
       const moved = await selectRows<{ feed: string }>(
         tx,
         sql`UPDATE notifications.feed_positions SET position = ${page.next}, updated_at = now() WHERE feed = ${FEED} AND position = ${since} RETURNING feed`,
       );
-      if (moved.length === 0) return false; // another instance took this page
-      const devicesOf = async (userId: string) =>
-        selectRows<{ installation_id: string; notify_order_updates: boolean }>(
-          tx,
-          sql`SELECT installation_id, notify_order_updates FROM notifications.devices WHERE user_id = ${userId}`,
-        );
+      if (moved.length === 0) return false; // another instance took this page (or moved on)
+      // Each user's devices, read once per page (a page holds most users' changes several times:
+      // a status change is both a change and a status-log entry).
+      const devices = new Map<string, Promise<{ installation_id: string; notify_order_updates: boolean }[]>>();
+      const devicesOf = (userId: string) => {
+        let read = devices.get(userId);
+        if (!read) {
+          read = selectRows<{ installation_id: string; notify_order_updates: boolean }>(
+            tx,
+            sql`SELECT installation_id, notify_order_updates FROM notifications.devices WHERE user_id = ${userId}`,
+          );
+          devices.set(userId, read);
+        }
+        return read;
+      };
+      const insert = async (statement: SQL) => {
+        enqueued += (await selectRows(tx, statement)).length;
+      };
       // A poke per device for every change of a user's orders: placed, changed, deleted or moved
       // away (a pending poke absorbs the rest of a burst).
       for (const { number, userId, position: at } of changes) {
         const change = `${number}@${at}`;
         for (const device of await devicesOf(userId)) {
-          await tx.execute(
+          await insert(
             sql`INSERT INTO notifications.push_outbox (push_id, user_id, installation_id, kind, due_at)
                 VALUES (${pushId('poke', userId, device.installation_id, change)}, ${userId}, ${device.installation_id}, 'poke', now() + ${`${pokeWindowMs} milliseconds`}::interval)
-                ON CONFLICT DO NOTHING`,
+                ON CONFLICT DO NOTHING RETURNING push_id`,
           );
         }
       }
@@ -116,17 +140,20 @@ export function createOrderPushConsumer({ database, ordersUrl, pokeWindowMs, onE
         const change = `${number}@${at}`;
         for (const device of await devicesOf(userId)) {
           if (!device.notify_order_updates) continue;
-          await tx.execute(
+          await insert(
             sql`INSERT INTO notifications.push_outbox (push_id, user_id, installation_id, kind, order_number)
                 VALUES (${pushId('alert', userId, device.installation_id, change)}, ${userId}, ${device.installation_id}, 'alert', ${number})
-                ON CONFLICT DO NOTHING`,
+                ON CONFLICT DO NOTHING RETURNING push_id`,
           );
         }
       }
       return true;
     });
+    known = advanced ? page.next : undefined;
     if (advanced) {
-      onEnqueued();
+      // The sender's lanes are woken only for new rows: a change of a user without devices (or a
+      // page another consumer already turned into pushes) gives them nothing to claim.
+      if (enqueued > 0) onEnqueued();
       if (!page.hasMore) onLag?.(0);
     }
     return page.hasMore || !advanced;
