@@ -53,12 +53,12 @@ export function renderReport(report: Report): string {
 
   if (report.fanOut.length) {
     out.push(
-      'S6: graphql-ws subscribers of `OrderEvents` (by hash, from now on; all of the demo user, so one change is an event for every one) on one instance: the whole system in one process on the server core (`bff`), and the ceiling, a bare ws server writing the same frames (`bare ws`). Latency: from the request that makes the event (an order status change; for the ceiling, a broadcast request) leaving the load generator to each `next` arriving there, all events pooled.',
+      'S6: graphql-ws subscribers of `OrderEvents` (by hash, from now on; all of the demo user, so one change is an event for every one) on one instance: the whole system in one process on the server core (`bff`), and the ceiling, a bare ws server writing the same frames (`bare ws`). Latency: from the request that makes the event (an order status change; for the ceiling, a broadcast request) leaving the load generator to each `next` arriving there, all events pooled. Fan-out: from each event\'s first `next` to each subscriber\'s, pooled: the loop that writes the frames and the sockets, without the way to the first frame (for the BFF: the commit, the feed read and the execution, through the embedded PGlite that every part of the system shares).',
       '',
     );
-    out.push('| server | subscribers | RSS per subscriber | V8 heap per subscriber | time to subscribe all | events | first ms | p50 ms | p99 ms (per event) | max ms |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |');
+    out.push('| server | subscribers | RSS per subscriber | V8 heap per subscriber | time to subscribe all | events | first ms | p50 ms | p99 ms (per event) | max ms | fan-out p50 / p99 ms |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |');
     for (const f of report.fanOut) {
-      out.push(`| ${f.server} | ${int(f.subscribers)} | ${kb(f.rssPerSubscriber)} | ${f.heapPerSubscriber === undefined ? '–' : kb(f.heapPerSubscriber)} | ${int(f.subscribeMs)} ms | ${f.events} | ${ms(f.first)} | ${ms(f.p50)} | ${ms(f.p99)} (${f.p99PerEvent.map((p) => p.toFixed(0)).join(', ')}) | ${ms(f.max)} |`);
+      out.push(`| ${f.server} | ${int(f.subscribers)} | ${kb(f.rssPerSubscriber)} | ${f.heapPerSubscriber === undefined ? '–' : kb(f.heapPerSubscriber)} | ${int(f.subscribeMs)} ms | ${f.events} | ${ms(f.first)} | ${ms(f.p50)} | ${ms(f.p99)} (${f.p99PerEvent.map((p) => p.toFixed(0)).join(', ')}) | ${ms(f.max)} | ${f.spreadP50 === undefined ? '–' : `${ms(f.spreadP50)} / ${ms(f.spreadP99)}`} |`);
     }
     out.push('');
   }
@@ -101,7 +101,12 @@ export function renderReport(report: Report): string {
   if (tenK) {
     const perSubscriber = Math.max(tenK.rssPerSubscriber, tenK.heapPerSubscriber ?? 0);
     out.push(`- ≤ 25 KB per subscriber at ${int(tenK.subscribers)}: ${kb(perSubscriber)} (the larger of RSS and heap growth) — ${perSubscriber <= 25 * 1024 ? 'met' : 'MISSED'}`);
-    if (ceiling) out.push(`- one event to all ${int(tenK.subscribers)} within 1.1× of a bare ws server writing the same frames (p99): ${ms(tenK.p99)} ms against ${ms(ceiling.p99)} ms (${(tenK.p99 / ceiling.p99).toFixed(2)}×) — ${tenK.p99 <= 1.1 * ceiling.p99 ? 'met' : 'MISSED'}`);
+    if (ceiling) {
+      out.push(`- one event to all ${int(tenK.subscribers)} within 1.1× of a bare ws server writing the same frames (p99, from the request that makes the event): ${ms(tenK.p99)} ms against ${ms(ceiling.p99)} ms (${(tenK.p99 / ceiling.p99).toFixed(2)}×) — ${tenK.p99 <= 1.1 * ceiling.p99 ? 'met' : 'MISSED'}`);
+      if (tenK.spreadP99 !== undefined && ceiling.spreadP99 !== undefined) {
+        out.push(`  - the fan-out alone (p99 from each event's first frame): ${ms(tenK.spreadP99)} ms against ${ms(ceiling.spreadP99)} ms (${(tenK.spreadP99 / ceiling.spreadP99).toFixed(2)}×); the BFF's first frame came ${ms(tenK.first)} ms after the request, the bare server's ${ms(ceiling.first)}`);
+      }
+    }
   }
   if (noChangeSync) out.push(`- no-change delta sync ≤ 200 bytes: body ${noChangeSync.bodyBytes} bytes (${noChangeSync.total} with headers) — ${noChangeSync.bodyBytes <= 200 ? 'met (body)' : 'MISSED'}`);
   out.push('');

@@ -23,6 +23,12 @@ export interface FanOutResult {
   p99PerEvent: number[];
   /** From the order change request to the first subscriber's `next` (median of the events), in ms. */
   first: number;
+  /**
+   * The fan-out alone: from each event's first `next` to each subscriber's, all events pooled, in
+   * ms (p50, p99). What the server's loop and the sockets take, without the way to the first frame.
+   */
+  spreadP50: number;
+  spreadP99: number;
   /** The last `next` frame the first subscriber received (the ceiling sends the same). */
   lastFrame: string;
 }
@@ -171,6 +177,7 @@ export async function measureFanOut(target: FanOutTarget, { subscribers: count, 
     const heapAfter = await target.heap?.();
 
     const latencies: number[] = [];
+    const spreads: number[] = [];
     const p99PerEvent: number[] = [];
     const firsts: number[] = [];
     for (let e = 1; e <= events; e++) {
@@ -188,9 +195,11 @@ export async function measureFanOut(target: FanOutTarget, { subscribers: count, 
       p99PerEvent.push(quantile(these, 0.99));
       firsts.push(these[0]!);
       latencies.push(...these);
+      spreads.push(...these.map((t) => t - these[0]!));
       await sleep(500);
     }
     latencies.sort((a, b) => a - b);
+    spreads.sort((a, b) => a - b);
     firsts.sort((a, b) => a - b);
     const open = subscribers.filter((s) => s.socket.readyState === WebSocket.OPEN).length;
     if (open !== count) throw new FailedRun(`S6 ${target.server}: ${count - open} of ${count} sockets closed during the run`);
@@ -206,6 +215,8 @@ export async function measureFanOut(target: FanOutTarget, { subscribers: count, 
       max: latencies.at(-1)!,
       p99PerEvent,
       first: firsts[Math.floor(firsts.length / 2)]!,
+      spreadP50: quantile(spreads, 0.5),
+      spreadP99: quantile(spreads, 0.99),
       lastFrame: subscribers[0]!.received.at(-1)!.data,
     };
   } finally {
