@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { signDevToken } from '../src/auth/index.js';
 import { freePort } from '../src/util/freePort.js';
+import { cpuMicrosOf as cpuMicros } from './lib/load.js';
 import { firstPartyOperation, requestsFor } from './lib/operations.js';
 import { LOAD_CORE, pinSelf, SERVER_CORE, startNode, type Child } from './lib/processes.js';
 
@@ -16,11 +16,6 @@ import { LOAD_CORE, pinSelf, SERVER_CORE, startNode, type Child } from './lib/pr
 const rounds = Number(process.argv[2] ?? 8);
 const seconds = Number(process.argv[3] ?? 4);
 const mix = process.env.PAIRED_MIX === '1';
-
-const cpuMicros = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000; // clock ticks of 10 ms
-};
 
 pinSelf();
 const children: Child[] = [];

@@ -33,7 +33,7 @@ const quantile = (sorted: Float64Array, q: number) => (sorted.length ? sorted[Ma
 // autocannon's own histogram keeps whole milliseconds; the latencies here are its per-response
 // times (float ms, from send to last byte) collected from its `response` events.
 /** User + system CPU time of a process so far, in µs (Linux), or NaN. */
-function cpuMicrosOf(pid: number | undefined): number {
+export function cpuMicrosOf(pid: number | undefined): number {
   if (pid === undefined) return NaN;
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
