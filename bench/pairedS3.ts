@@ -3,7 +3,7 @@ import { signDevToken } from '../src/auth/index.js';
 import { freePort } from '../src/util/freePort.js';
 import { cpuMicrosOf as cpuMicros } from './lib/load.js';
 import { firstPartyOperation, requestsFor } from './lib/operations.js';
-import { LOAD_CORE, pinSelf, SERVER_CORE, startNode, type Child } from './lib/processes.js';
+import { bffBenchEnv, LOAD_CORE, pinSelf, SERVER_CORE, startNode, startScriptNodeFlags, type Child } from './lib/processes.js';
 
 // `node dist/bench/pairedS3.js [rounds] [seconds]` (after `npm run bench` or `tsc -p bench`):
 // the BFF (as the bench runs it, response cache off) against Mercurius + graphql-jit on S3, in
@@ -29,8 +29,8 @@ try {
     name: 'bff',
     core: SERVER_CORE,
     ready: /GraphiQL: (http:\S+)/,
-    nodeArgs: ['--max-semi-space-size=32'],
-    env: { NODE_ENV: 'development', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: 'memory://', ...services, PERSISTED_OPERATIONS: 'off', RATE_LIMIT_PER_SECOND: '1000000', LOG_LEVEL: 'info', RESPONSE_CACHE: 'off' },
+    nodeArgs: startScriptNodeFlags(),
+    env: { ...bffBenchEnv(port, urls), RESPONSE_CACHE: 'off' },
   });
   children.push(bff.running);
   const mercurius = await startNode('dist/bench/servers/mercurius.js', [], { name: 'mercurius', core: SERVER_CORE, env: services, ready: /^\{"url":"([^"]+)"\}$/m });

@@ -7,7 +7,7 @@ import { projectRoot } from '../src/util/projectRoot.js';
 import { FailedRun, measureInterleaved, type LoadOptions, type Slot, type Target } from './lib/load.js';
 import { HTTP_SCENARIOS, HTTP_SERVERS, type ScenarioId, type ServerId } from './lib/httpComparison.js';
 import { checkOrderList, firstPartyOperation, requestsFor } from './lib/operations.js';
-import { canPin, LOAD_CORE, pinSelf, SERVER_CORE, startNode, startScriptNodeFlags, type Child } from './lib/processes.js';
+import { bffBenchEnv, canPin, LOAD_CORE, pinSelf, SERVER_CORE, startNode, startScriptNodeFlags, type Child } from './lib/processes.js';
 import { renderReport, type Report } from './lib/report.js';
 import { measureDownstreamCalls, type DownstreamCallsResult } from './scenarios/downstreamCalls.js';
 import { checkOrderEvent, heapOf, sharedSubscribersOf, measureFanOut, type FanOutResult } from './scenarios/fanOut.js';
@@ -62,26 +62,7 @@ async function startBff(name: string, serviceUrls: Record<string, string>, env: 
     // --expose-gc and gcOnSignal: S6 compares memory after full collections. Neither costs a request anything.
     // npm start's flags (package.json), then any of BENCH_NODE_ARGS.
     nodeArgs: [...startScriptNodeFlags(), ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), '--expose-gc', '--import', join(root, 'dist/bench/servers/gcOnSignal.js'), ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [])],
-    env: {
-      NODE_ENV: 'development',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: 'memory://',
-      USERS_URL: serviceUrls.users!,
-      CATALOG_URL: serviceUrls.catalog!,
-      ORDERS_URL: serviceUrls.orders!,
-      NOTIFICATIONS_URL: serviceUrls.notifications!,
-      // Ids and text both: S1 and S2 send text, S3 the hash (production's `require` refuses text;
-      // a request by hash takes the same path in both modes).
-      PERSISTED_OPERATIONS: 'off',
-      // On, as deployed, with a limit the load does not reach: one client sends everything here,
-      // and the default 20/s per client would measure the limiter's refusals, not its cost.
-      RATE_LIMIT_PER_SECOND: '1000000',
-      // Load shedding stays on at its default (200 ms of event-loop delay), which saturation with
-      // 10 connections does not reach.
-      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-      ...env,
-    },
+    env: { ...bffBenchEnv(port, serviceUrls), ...env },
   });
   const base = `http://127.0.0.1:${port}`;
   return { running, graphqlUrl: `${base}/graphql`, metricsUrl: `${base}/metrics`, wsUrl: `ws://127.0.0.1:${port}/graphql` };

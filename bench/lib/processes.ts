@@ -84,3 +84,26 @@ export async function startNode(script: string, args: string[], { core, env = {}
   };
   return { running, match };
 }
+
+/** The BFF's environment in every benchmark: `npm start`'s embedded settings, against `serviceUrls`, on `port`. */
+export function bffBenchEnv(port: number, serviceUrls: Record<string, string>): Record<string, string> {
+  return {
+    NODE_ENV: 'development',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: 'memory://',
+    USERS_URL: serviceUrls.users!,
+    CATALOG_URL: serviceUrls.catalog!,
+    ORDERS_URL: serviceUrls.orders!,
+    NOTIFICATIONS_URL: serviceUrls.notifications!,
+    // Ids and text both: S1 and S2 send text, S3 the hash (production's `require` refuses text;
+    // a request by hash takes the same path in both modes).
+    PERSISTED_OPERATIONS: 'off',
+    // On, as deployed, with a limit the load does not reach: one client sends everything here,
+    // and the default 20/s per client would measure the limiter's refusals, not its cost.
+    RATE_LIMIT_PER_SECOND: '1000000',
+    // Load shedding stays on at its default (200 ms of event-loop delay), which saturation with
+    // 10 connections does not reach.
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+  };
+}

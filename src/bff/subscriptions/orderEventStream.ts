@@ -41,8 +41,9 @@ const MAX_HELD_RETRY_MS = 10_000;
  * the reads), a lost notice delays an event but never loses it, and after a bus outage
  * (`onMissedMessages`) the stream catches up from the feed. A read that the feed cut short because
  * an older transaction still ran (`held`) is repeated shortly, without waiting for a notice. Each
- * event is resolved with fresh loaders and a fresh request budget (`ctx.refresh()`). The viewer's subscriptions on this BFF
- * share feed reads and batch loads (`ctx.sharedReads`): one change, one read between them.
+ * event is resolved with fresh loaders and a fresh request budget (`ctx.refresh()`). The viewer's
+ * subscriptions on this BFF share feed reads and batch loads (`ctx.sharedReads`): one change, one
+ * read between them.
  *
  * Validates at once (throws `UNAUTHENTICATED` or `INVALID_SYNC_TOKEN` before any event), then
  * returns the iterable.

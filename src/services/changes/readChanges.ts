@@ -118,7 +118,7 @@ export async function readChanges<T>(
           // Read in a later statement than the snapshot, pg_stat_activity may miss a transaction
           // that finished in between: an unknown id keeps the bound where it is (at worst a delay),
           // and a bound that is no longer running reads the page again (below), as before.
-          const [bounded] = await selectRows<{ bound: string; bound_live: boolean }>(
+          const [bounded] = await selectRows<{ bound: string; bound_running: boolean }>(
             tx,
             sql`WITH running AS MATERIALIZED (
                        SELECT a.backend_xid, d.datname FROM pg_stat_get_activity(NULL) AS a LEFT JOIN pg_database AS d ON d.oid = a.datid
@@ -127,13 +127,12 @@ export async function readChanges<T>(
                        SELECT coalesce((SELECT x FROM pg_snapshot_xip(s) AS x
                                         WHERE xid(x) NOT IN (SELECT backend_xid FROM running WHERE datname IS NOT NULL AND datname <> current_database())
                                         ORDER BY x LIMIT 1),
-                                       pg_snapshot_xmax(s)) AS bound,
-                              pg_snapshot_xmax(s) AS xmax
+                                       pg_snapshot_xmax(s)) AS bound
                        FROM pg_current_snapshot() AS s)
-                SELECT bound::text AS bound, (bound = xmax OR xid(bound) IN (SELECT backend_xid FROM running)) AS bound_live FROM bounded`,
+                SELECT bound::text AS bound, xid(bound) IN (SELECT backend_xid FROM running) AS bound_running FROM bounded`,
           );
           bound = BigInt(bounded!.bound);
-          boundLive = bounded!.bound_live;
+          boundLive = bound === BigInt(snapshot!.xmax) || bounded!.bound_running;
         }
         if (since) {
           if (since.xid > BigInt(snapshot!.xmax)) {
