@@ -40,7 +40,7 @@ const wants = (scenario: string) => !only || only.has(scenario);
 /** Whether `server` is measured on `scenario` in this run. */
 const measures = (server: ServerId, scenario: ScenarioId) => wants(scenario) && (!servers || servers.has(server)) && (HTTP_SERVERS[server].scenarios as readonly ScenarioId[]).includes(scenario);
 
-const load: LoadOptions = quick ? { warmupSeconds: 1, seconds: 2, repetitions: 1, connections: 10 } : { warmupSeconds: 5, seconds: 4, repetitions: 3, connections: 10 };
+const load: LoadOptions = quick ? { warmupSeconds: 1, seconds: 2, repetitions: 1, connections: 10 } : { warmupSeconds: 5, seconds: 4, repetitions: 5, connections: 10 };
 const S5_REQUESTS = quick ? 20 : 200;
 const S6_COUNTS = quick ? [200, 1000] : [1000, 10_000];
 const S6_EVENTS = quick ? 2 : 5;

@@ -126,15 +126,20 @@ export interface Slot {
 
 /**
  * `measure` for several servers at once, interleaved: every slot gets its warm-up, then each round
- * runs one saturated run of every slot in turn (`repetitions` rounds), then the paced runs the same
- * way. A machine whose speed drifts (another tenant, thermal limits, a busy neighbour core) then
- * shifts every row of a round alike, instead of favouring whichever server ran in a quiet minute.
+ * runs one saturated run of every slot in turn (`repetitions` rounds, every other one in reverse
+ * order), then the paced runs the same way. A machine whose speed drifts (another tenant, thermal
+ * limits, a busy neighbour core) then shifts every row of a round alike, instead of favouring
+ * whichever server ran in a quiet minute; each summary's `runs` are in round order, so two rows can
+ * be compared round by round (`pairedRatio`).
  */
 export async function measureInterleaved(slots: readonly Slot[], { warmupSeconds, seconds, repetitions, connections }: LoadOptions, onRun?: (slot: number, phase: string) => void): Promise<LoadSummary[]> {
   for (const slot of slots) if (warmupSeconds > 0) await once(slot.target, { seconds: warmupSeconds, connections });
   const saturated: RunResult[][] = slots.map(() => []);
+  /** The slots' indexes in a round's order: as given in even rounds, reversed in odd ones, so that no slot always runs first or always after the same neighbour. */
+  const orderOf = (round: number) => (round % 2 ? [...slots.keys()].reverse() : [...slots.keys()]);
   for (let round = 0; round < repetitions; round++) {
-    for (const [i, slot] of slots.entries()) {
+    for (const i of orderOf(round)) {
+      const slot = slots[i]!;
       onRun?.(i, `saturated ${round + 1}/${repetitions}`);
       saturated[i]!.push(await once(slot.target, { seconds, connections, ...(slot.pid === undefined ? {} : { pid: slot.pid }) }));
     }
@@ -143,7 +148,8 @@ export async function measureInterleaved(slots: readonly Slot[], { warmupSeconds
   const rates = slots.map((slot, i) => ownRates[slot.pacedLike ? slots.indexOf(slot.pacedLike) : -1] ?? ownRates[i]!);
   const half: PacedResult[][] = slots.map(() => []);
   for (let round = 0; round < repetitions; round++) {
-    for (const [i, slot] of slots.entries()) {
+    for (const i of orderOf(round)) {
+      const slot = slots[i]!;
       onRun?.(i, `paced ${round + 1}/${repetitions} at ${rates[i]}/s`);
       const result = await paced(slot.target, { rate: rates[i]!, seconds });
       if (result.failures > 0) throw new FailedRun(`${slot.target.method} ${slot.target.url} at ${rates[i]}/s: ${result.failures} of ${result.sent} answers failed, first: ${result.firstFailure}`);
