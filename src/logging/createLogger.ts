@@ -75,7 +75,7 @@ const batchers = new Set<LineBatcher>();
 
 /**
  * A pino destination that joins lines into `BATCH_CHARS` batches before handing them to `out`
- * (sonic-boom, which does the writing: partial writes, `EAGAIN`, the flush at exit). Why not give
+ * (sonic-boom, which does the writing: partial writes, `EAGAIN`, a closed pipe). Why not give
  * sonic-boom each line (issue 15): for every line it measures the UTF-8 length of the whole batch
  * it is appending to (`Buffer.byteLength` of a string of up to 16 KB, flattened again each time),
  * ~4 µs of the access log's line per request. Here a line costs a push onto an array.
@@ -87,9 +87,8 @@ class LineBatcher implements DestinationStream {
   constructor(private readonly out: SonicBoom) {
     batchers.add(this);
     if (batchers.size === 1) {
-      // Before pino's own exit hook (registered on `out` by `pino.destination`) writes `out`'s
-      // buffer synchronously: the lines held here go first into that buffer. One pair of
-      // listeners for every batcher of the process.
+      // At exit the lines held here are written (synchronously, as `out` writes), first of
+      // anything else listening. One pair of listeners for every batcher of the process.
       const drainAll = () => batchers.forEach((batcher) => batcher.drain());
       process.prependListener('exit', drainAll);
       process.prependListener('beforeExit', drainAll);
@@ -123,9 +122,18 @@ class LineBatcher implements DestinationStream {
   }
 }
 
-/** stdout, buffered: written in 4 KB batches, and at least every `FLUSH_INTERVAL_MS`; pino flushes the rest at exit. */
+/**
+ * stdout, buffered: written in 4 KB batches, and at least every `FLUSH_INTERVAL_MS`; the batcher
+ * drains the rest at exit. Each batch is written synchronously (`sync: true`, as node writes
+ * `process.stdout` to a file or a pipe on Linux): an asynchronous write goes through libuv's
+ * thread pool, whose thread then competes for the server's core with the event loop, and on a
+ * pinned core that cost more than the write itself (issue 15, paired runs of the bench's BFF:
+ * 8–13% of the CPU per request of `{ __typename }` at ~10,000 requests/s, ~3% of the orders
+ * screen's at ~1,000/s). A collector that stops reading stdout blocks the process once the pipe
+ * is full, as it would block `console.log`.
+ */
 function bufferedStdout(): DestinationStream {
-  const batcher = new LineBatcher(pino.destination({ dest: 1, sync: false, minLength: BATCH_CHARS }));
+  const batcher = new LineBatcher(pino.destination({ dest: 1, sync: true }));
   setInterval(() => batcher.flush(), FLUSH_INTERVAL_MS).unref();
   return batcher;
 }
@@ -146,8 +154,8 @@ export interface LoggerOptionsOf {
 
 /**
  * The process's logger at `level`, with `REDACTED_PATHS` censored. By default to stdout: JSON
- * lines, buffered (one write per 4 KB of lines or per 250 ms, not one blocking write per line,
- * that is per request with the access log); or, with `format: 'pretty'`, readable lines.
+ * lines, buffered (one write per 4 KB of lines or per 250 ms, not one write per line, that is
+ * per request with the access log); or, with `format: 'pretty'`, readable lines.
  */
 export function createLogger({ level, format = 'json' }: LoggerOptionsOf, destination: DestinationStream = format === 'pretty' ? readableStdout() : bufferedStdout()): Logger {
   // Child bindings in this code are ids (strings): `censorNested` runs on every line's object.
