@@ -26,6 +26,33 @@ describe('response cache: shared results', () => {
     expect(other.calls.length).toBeGreaterThan(0);
   });
 
+  it('answers a hit as the stored bytes, without parsing them (POST and GET)', async () => {
+    for (const method of ['POST', 'GET'] as const) {
+      const stored = await system.request('CatalogPage', { first: 4 }, { method });
+      expect(stored.status).toBe(200);
+      const body = JSON.stringify(stored.body);
+      // Every JSON.parse of this process while the hit is answered: the test's own parse of the answer is the only one of those bytes.
+      const parse = JSON.parse;
+      const parsed: string[] = [];
+      JSON.parse = ((text: string, reviver?: Parameters<typeof parse>[1]) => {
+        parsed.push(String(text));
+        return parse(text, reviver);
+      }) as typeof JSON.parse;
+      let hit: Awaited<ReturnType<CacheSystem['request']>>;
+      try {
+        hit = await system.callsTo('catalog', () => system.request('CatalogPage', { first: 4 }, { method })).then(({ result, calls }) => {
+          expect(calls).toEqual([]);
+          return result;
+        });
+      } finally {
+        JSON.parse = parse;
+      }
+      expect(hit.status).toBe(200);
+      expect(JSON.stringify(hit.body)).toBe(body);
+      expect(parsed.filter((text) => text === body)).toHaveLength(1);
+    }
+  });
+
   it('shows a product renamed through the catalog on the very next request (the notice evicts)', async () => {
     const before = await system.request('CatalogPage', { first: 5 });
     const sku = before.body!.data.products.edges[0].node.sku as string;

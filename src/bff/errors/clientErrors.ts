@@ -57,10 +57,14 @@ export const unexpectedError = () => new GraphQLError(UNEXPECTED, { extensions: 
 
 /**
  * A result with every error given its §9 code. `requestFailed` (default: the result has no data)
- * also gives request errors their HTTP status (400).
+ * also gives request errors their HTTP status (400). A result without errors is returned as it
+ * is, its `data` not read: a response cache hit's `data` is its stored body parsed on first read
+ * (usePersistedResponseCache.ts), which a hit answered as those bytes never needs.
  */
-export function clientResult<R extends { errors?: readonly unknown[]; data?: unknown }>(result: R, requestFailed = result.data == null): R {
-  return result.errors?.length ? { ...result, errors: result.errors.map((e) => withCode(e, requestFailed)) } : result;
+export function clientResult<R extends { errors?: readonly unknown[]; data?: unknown }>(result: R, requestFailed?: boolean): R {
+  if (!result.errors?.length) return result;
+  const failed = requestFailed ?? result.data == null;
+  return { ...result, errors: result.errors.map((e) => withCode(e, failed)) };
 }
 
 /**
