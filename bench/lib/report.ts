@@ -123,6 +123,11 @@ export function renderReport(report: Report): string {
       }
     }
   }
+  const [s8Cache, s8Ceiling] = [row('S8', 'bffCache'), row('S8', 'ceiling')];
+  if (s8Cache && s8Ceiling) {
+    const r = pairedRatio(s8Cache.serverCpuMicros, s8Ceiling.serverCpuMicros);
+    out.push(`- a cached catalogue screen (S8, response cache on) within 3× of the ceiling's CPU per request: ${r.median.toFixed(2)}× (${r.rounds > 1 ? `median of the ${r.rounds} rounds' ratios` : 'ratio of the medians'}; medians ${int(cpu(s8Cache))} against ${int(cpu(s8Ceiling))} µs) — ${r.median <= 3 ? 'met' : 'MISSED'}`);
+  }
   if (noChangeSync) out.push(`- no-change delta sync ≤ 200 bytes: body ${noChangeSync.bodyBytes} bytes (${noChangeSync.total} with headers) — ${noChangeSync.bodyBytes <= 200 ? 'met (body)' : 'MISSED'}`);
   out.push('');
   return `${out.join('\n')}\n`;

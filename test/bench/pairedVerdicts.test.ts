@@ -52,3 +52,10 @@ test('a BFF above Mercurius in most rounds misses S3, and S1 and S2 are judged b
   // The table's speed columns are paired too: the BFF's S3 row against Mercurius, 700/800, 900/800, 750/800 → 0.94×.
   expect(text).toMatch(/\| S3 \| bff \| 800 \(800–800\) \|.*\| 0\.94× \|/);
 });
+
+test("the cached catalogue screen is judged against the ceiling's CPU (design.md §10: within 3×)", () => {
+  const within = renderReport(report([row('S8', 'bffCache', [60, 70, 66]), row('S8', 'ceiling', [20, 25, 22])]));
+  expect(within).toMatch(/a cached catalogue screen \(S8, response cache on\) within 3× of the ceiling's CPU per request: 3\.00× .* — met/);
+  const beyond = renderReport(report([row('S8', 'bffCache', [107, 93, 150]), row('S8', 'ceiling', [24, 19, 24])]));
+  expect(beyond).toMatch(/within 3× of the ceiling's CPU per request: 4\.89× .* — MISSED/);
+});
