@@ -153,6 +153,10 @@ function createFeedChecker(name: FeedName, reader: FeedReader, intervalMs: numbe
   };
 }
 
+/** `baseOf`'s memory: parameters up to this many characters, at most this many of them. */
+const MAX_REMEMBERED_PARAMETERS = 1024;
+const MAX_REMEMBERED_KEYS = 4096;
+
 /**
  * The response cache's core, independent of any transport: `lookup` before executing, `store`
  * after a good result, `staleAnswer` after one that failed because a service is down.
@@ -172,10 +176,6 @@ function createFeedChecker(name: FeedName, reader: FeedReader, intervalMs: numbe
  *   is kept `revalidatedTtlMs` when all it holds is announced, else not at all.
  * - Stale on error: a result is kept `staleMaxMs` after it was built, as the last good answer.
  */
-/** `baseOf`'s memory: parameters up to this many characters, at most this many of them. */
-const MAX_REMEMBERED_PARAMETERS = 1024;
-const MAX_REMEMBERED_KEYS = 4096;
-
 export function createResponseCache({ store, bus, feeds, feedCheckMs, staleMaxMs, revalidatedTtlMs, unavailable = () => false, metrics, logger, now = Date.now }: ResponseCacheOptions) {
   let seq = 0;
   /** The last eviction of each entity (its sequence number and time), to refuse a result built across it. */
