@@ -3,7 +3,7 @@ import { signDevToken } from '../src/auth/index.js';
 import { freePort } from '../src/util/freePort.js';
 import { cpuMicrosOf } from './lib/load.js';
 import { firstPartyOperation, requestsFor } from './lib/operations.js';
-import { bffBenchEnv, LOAD_CORE, pinSelf, SERVER_CORE, startNode, startScriptNodeFlags, type Child } from './lib/processes.js';
+import { bffBenchEnv, pinSelf, startDownstream, SERVER_CORE, startNode, startScriptNodeFlags, type Child } from './lib/processes.js';
 import { pairedRatio, summarize } from './lib/stats.js';
 
 // `node dist/bench/pairedBff.js [rounds] [seconds] [S1|S2|S3]` (after `npm run bench` or `tsc -p bench`):
@@ -22,9 +22,9 @@ const scenario = (process.argv[4] ?? 'S3') as 'S1' | 'S2' | 'S3';
 pinSelf();
 const children: Child[] = [];
 try {
-  const downstream = await startNode('dist/bench/servers/downstream.js', [], { name: 'downstream', core: LOAD_CORE, ready: /^(\{"urls".*\})$/m });
+  const downstream = await startDownstream();
   children.push(downstream.running);
-  const { urls } = JSON.parse(downstream.match[1]!) as { urls: Record<string, string> };
+  const { urls } = downstream;
   const servers: { name: 'A' | 'B'; pid: number; url: string }[] = [];
   for (const name of ['A', 'B'] as const) {
     const port = await freePort();

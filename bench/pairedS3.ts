@@ -3,7 +3,7 @@ import { signDevToken } from '../src/auth/index.js';
 import { freePort } from '../src/util/freePort.js';
 import { cpuMicrosOf as cpuMicros } from './lib/load.js';
 import { firstPartyOperation, requestsFor } from './lib/operations.js';
-import { bffBenchEnv, LOAD_CORE, pinSelf, SERVER_CORE, startNode, startScriptNodeFlags, type Child } from './lib/processes.js';
+import { bffBenchEnv, pinSelf, startDownstream, SERVER_CORE, startNode, startScriptNodeFlags, type Child } from './lib/processes.js';
 
 // `node dist/bench/pairedS3.js [rounds] [seconds]` (after `npm run bench` or `tsc -p bench`):
 // the BFF (as the bench runs it, response cache off) against Mercurius + graphql-jit on S3, in
@@ -20,9 +20,9 @@ const mix = process.env.PAIRED_MIX === '1';
 pinSelf();
 const children: Child[] = [];
 try {
-  const downstream = await startNode('dist/bench/servers/downstream.js', [], { name: 'downstream', core: LOAD_CORE, ready: /^(\{"urls".*\})$/m });
+  const downstream = await startDownstream();
   children.push(downstream.running);
-  const { urls } = JSON.parse(downstream.match[1]!) as { urls: Record<string, string> };
+  const { urls } = downstream;
   const services = { USERS_URL: urls.users!, CATALOG_URL: urls.catalog!, ORDERS_URL: urls.orders!, NOTIFICATIONS_URL: urls.notifications! };
   const port = await freePort();
   const bff = await startNode('dist/src/main.js', [], {

@@ -7,7 +7,7 @@ import { projectRoot } from '../src/util/projectRoot.js';
 import { FailedRun, measureInterleaved, type LoadOptions, type Slot, type Target } from './lib/load.js';
 import { HTTP_SCENARIOS, HTTP_SERVERS, type ScenarioId, type ServerId } from './lib/httpComparison.js';
 import { checkOrderList, firstPartyOperation, requestsFor } from './lib/operations.js';
-import { bffBenchEnv, canPin, LOAD_CORE, pinSelf, SERVER_CORE, startNode, startScriptNodeFlags, type Child } from './lib/processes.js';
+import { bffBenchEnv, canPin, LOAD_CORE, pinSelf, startDownstream, SERVER_CORE, startNode, startScriptNodeFlags, type Child } from './lib/processes.js';
 import { renderReport, type Report } from './lib/report.js';
 import { measureDownstreamCalls, type DownstreamCallsResult } from './scenarios/downstreamCalls.js';
 import { checkOrderEvent, heapOf, sharedSubscribersOf, measureFanOut, type FanOutResult } from './scenarios/fanOut.js';
@@ -117,9 +117,8 @@ async function main() {
   };
 
   try {
-    const { running: downstream, match } = await startNode('dist/bench/servers/downstream.js', [], { name: 'downstream', core: LOAD_CORE, ready: /^(\{"urls".*\})$/m });
+    const { running: downstream, urls: serviceUrls, control } = await startDownstream();
     children.push(downstream);
-    const { urls: serviceUrls, control } = JSON.parse(match[1]!) as { urls: Record<string, string>; control: string };
 
     const authorization = `Bearer ${await signDevToken({ sub: 'demo', expiresIn: '2h' })}`;
     const orderList = firstPartyOperation('OrderList');

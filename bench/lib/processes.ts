@@ -107,3 +107,10 @@ export function bffBenchEnv(port: number, serviceUrls: Record<string, string>): 
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
   };
 }
+
+/** The bench's downstream (`bench/servers/downstream.ts`: the reference services behind memoizing proxies) on the load core: its process, each service's URL and the proxies' control URL. */
+export async function startDownstream(): Promise<{ running: Child; urls: Record<string, string>; control: string }> {
+  const { running, match } = await startNode('dist/bench/servers/downstream.js', [], { name: 'downstream', core: LOAD_CORE, ready: /^(\{"urls".*\})$/m });
+  const { urls, control } = JSON.parse(match[1]!) as { urls: Record<string, string>; control: string };
+  return { running, urls, control };
+}
