@@ -1,9 +1,8 @@
-import autocannon from 'autocannon';
 import { signDevToken } from '../src/auth/index.js';
 import { freePort } from '../src/util/freePort.js';
-import { cpuMicrosOf as cpuMicros } from './lib/load.js';
 import { firstPartyOperation, requestsFor } from './lib/operations.js';
-import { bffBenchEnv, pinSelf, startDownstream, SERVER_CORE, startNode, startScriptNodeFlags, type Child } from './lib/processes.js';
+import { comparePaired, cpuPerRequest, sameAnswer, withDownstream, type PairedServer } from './lib/paired.js';
+import { bffBenchEnv, SERVER_CORE, startNode, startScriptNodeFlags } from './lib/processes.js';
 
 // `node dist/bench/pairedS3.js [rounds] [seconds]` (after `npm run bench` or `tsc -p bench`):
 // the BFF (as the bench runs it, response cache off) against Mercurius + graphql-jit on S3, in
@@ -17,12 +16,7 @@ const rounds = Number(process.argv[2] ?? 8);
 const seconds = Number(process.argv[3] ?? 4);
 const mix = process.env.PAIRED_MIX === '1';
 
-pinSelf();
-const children: Child[] = [];
-try {
-  const downstream = await startDownstream();
-  children.push(downstream.running);
-  const { urls } = downstream;
+await withDownstream(async (urls, children) => {
   const services = { USERS_URL: urls.users!, CATALOG_URL: urls.catalog!, ORDERS_URL: urls.orders!, NOTIFICATIONS_URL: urls.notifications! };
   const port = await freePort();
   const bff = await startNode('dist/src/main.js', [], {
@@ -35,50 +29,20 @@ try {
   children.push(bff.running);
   const mercurius = await startNode('dist/bench/servers/mercurius.js', [], { name: 'mercurius', core: SERVER_CORE, env: services, ready: /^\{"url":"([^"]+)"\}$/m });
   children.push(mercurius.running);
-  const servers = [
-    { name: 'bff', pid: bff.running.pid, url: `http://127.0.0.1:${port}/graphql` },
+  const servers: [PairedServer, PairedServer] = [
     { name: 'mercurius', pid: mercurius.running.pid, url: mercurius.match[1]! },
+    { name: 'bff', pid: bff.running.pid, url: `http://127.0.0.1:${port}/graphql` },
   ];
 
   const headers = { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${await signDevToken({ sub: 'demo', expiresIn: '2h' })}` };
-  const orderList = requestsFor(servers[0]!.url, firstPartyOperation('OrderList'), { first: 20 });
-  const bodies = { S1: '{"query":"{ __typename }"}', S2: orderList.text, S3: orderList.byHash };
-  const expected: Partial<Record<keyof typeof bodies, string>> = {};
-  for (const server of servers) {
-    for (const scenario of Object.keys(bodies) as (keyof typeof bodies)[]) {
-      const text = await (await fetch(server.url, { method: 'POST', headers, body: bodies[scenario] })).text();
-      expected[scenario] ??= text;
-      if (text !== expected[scenario]) throw new Error(`${server.name} answers ${scenario} differently: ${text.slice(0, 200)}`);
-    }
-  }
-  const run = async (server: (typeof servers)[number], scenario: keyof typeof bodies, duration: number) => {
-    const before = cpuMicros(server.pid);
-    const result = await new Promise<autocannon.Result>((resolve, reject) => {
-      autocannon({ url: server.url, method: 'POST', headers, body: bodies[scenario], connections: 10, duration, timeout: 10, expectBody: expected[scenario]! }, (error, done) => (error ? reject(error) : resolve(done)));
-    });
-    const mismatches = (result as autocannon.Result & { mismatches?: number }).mismatches ?? 0;
-    if (result.errors || result.timeouts || result.non2xx || mismatches) throw new Error(`${server.name} ${scenario}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx, ${mismatches} other answers`);
-    return (cpuMicros(server.pid) - before) / result.requests.total;
-  };
-
-  for (const server of servers) await run(server, 'S3', 5); // warm-up
-  const ratios: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    const cpu: Record<string, number> = {};
-    for (const server of round % 2 ? [...servers].reverse() : servers) {
-      if (mix) {
-        await run(server, 'S1', 2);
-        await run(server, 'S2', 2);
+  const orderList = requestsFor(servers[1].url, firstPartyOperation('OrderList'), { first: 20 });
+  const requestOf = async (body: string) => ({ headers, body, expectBody: await sameAnswer(servers, headers, body) });
+  const [s1, s2, s3] = [await requestOf('{"query":"{ __typename }"}'), await requestOf(orderList.text), await requestOf(orderList.byHash)];
+  const before = mix
+    ? async (server: PairedServer) => {
+        await cpuPerRequest(server, s1, 2);
+        await cpuPerRequest(server, s2, 2);
       }
-      cpu[server.name] = await run(server, 'S3', seconds);
-    }
-    const ratio = cpu.bff! / cpu.mercurius!;
-    ratios.push(ratio);
-    process.stdout.write(`round ${round + 1}: S3 CPU µs/req bff ${cpu.bff!.toFixed(0)}, mercurius ${cpu.mercurius!.toFixed(0)}, ratio ${ratio.toFixed(3)}\n`);
-  }
-  ratios.sort((a, b) => a - b);
-  const median = ratios.length % 2 ? ratios[(ratios.length - 1) / 2]! : (ratios[ratios.length / 2 - 1]! + ratios[ratios.length / 2]!) / 2;
-  process.stdout.write(`${mix ? 'mixed traffic, ' : ''}median of ${rounds} per-round ratios, BFF CPU ÷ Mercurius CPU: ${median.toFixed(3)}; the BFF used less in ${ratios.filter((r) => r < 1).length} of ${rounds} rounds\n`);
-} finally {
-  await Promise.all(children.map((c) => c.stop()));
-}
+    : undefined;
+  await comparePaired(servers, s3, { rounds, seconds, label: `S3${mix ? ' (mixed traffic)' : ''}`, ...(before ? { before } : {}) });
+});

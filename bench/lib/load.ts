@@ -33,7 +33,7 @@ const quantile = (sorted: Float64Array, q: number) => (sorted.length ? sorted[Ma
 // autocannon's own histogram keeps whole milliseconds; the latencies here are its per-response
 // times (float ms, from send to last byte) collected from its `response` events.
 /** User + system CPU time of a process so far, in µs (Linux), or NaN. */
-export function cpuMicrosOf(pid: number | undefined): number {
+function cpuMicrosOf(pid: number | undefined): number {
   if (pid === undefined) return NaN;
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -44,7 +44,8 @@ export function cpuMicrosOf(pid: number | undefined): number {
 }
 const CLOCK_TICKS = 100;
 
-async function once(target: Target, { seconds, connections, rate, pid }: { seconds: number; connections: number; rate?: number; pid?: number }): Promise<RunResult> {
+/** One run of autocannon against `target` (saturated, or at `rate`), every answer checked; with `pid`, that process's CPU per answer. */
+export async function once(target: Target, { seconds, connections, rate, pid }: { seconds: number; connections: number; rate?: number; pid?: number }): Promise<RunResult> {
   const latencies: number[] = [];
   const cpuBefore = cpuMicrosOf(pid);
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
